@@ -1,0 +1,83 @@
+"""Finish the generated project: drop unchosen options, pick the lock file, write .env, say what to run next."""
+
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+USE_SILK = "{{ cookiecutter.use_silk }}" == "True"
+USE_DEBUG_TOOLBAR = "{{ cookiecutter.use_debug_toolbar }}" == "True"
+INCLUDE_EXAMPLE_API = "{{ cookiecutter.include_example_api }}" == "True"
+
+# Each option's code lives in these files only, so dropping an option is deleting them.
+OPTION_FILES = {
+    "use_silk": ["settings/tools/silk.py", "core/silk.py", "tests/core/test_silk.py"],
+    "use_debug_toolbar": ["settings/tools/debug_toolbar.py", "tests/core/test_debug_toolbar.py"],
+    "include_example_api": [
+        "api/models.py",
+        "api/admin.py",
+        "api/factories.py",
+        "api/migrations",
+        "api/management",
+        "tests/api",
+    ],
+}
+# A secret key from this alphabet needs no quoting in .env, a shell or a Makefile.
+SECRET_KEY_BYTES = 50
+
+
+def remove(path: Path) -> None:
+    """Remove a file or a folder."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def remove_unchosen_options(root: Path) -> None:
+    """Delete the files of every option that was answered no."""
+    chosen = {
+        "use_silk": USE_SILK,
+        "use_debug_toolbar": USE_DEBUG_TOOLBAR,
+        "include_example_api": INCLUDE_EXAMPLE_API,
+    }
+    for option, paths in OPTION_FILES.items():
+        if not chosen[option]:
+            for relative in paths:
+                remove(root / relative)
+
+
+def install_lock_file(root: Path) -> None:
+    """Keep the uv lock file resolved for the chosen tools and drop the others."""
+    variant = "-".join(name for name, on in (("silk", USE_SILK), ("toolbar", USE_DEBUG_TOOLBAR)) if on) or "none"
+    locks = root / ".locks"
+    (locks / f"{variant}.lock").replace(root / "uv.lock")
+    shutil.rmtree(locks)
+
+
+def write_env_file(root: Path) -> None:
+    """Write .env from .env.example with a fresh random DJANGO_SECRET_KEY."""
+    key = secrets.token_urlsafe(SECRET_KEY_BYTES)
+    lines = (root / ".env.example").read_text().splitlines()
+    lines = [f"DJANGO_SECRET_KEY={key}" if line.startswith("DJANGO_SECRET_KEY=") else line for line in lines]
+    env_file = root / ".env"
+    env_file.write_text("\n".join(lines) + "\n")
+    env_file.chmod(0o600)
+
+
+def main() -> int:
+    """Return the exit status after finishing the generated project."""
+    root = Path.cwd()
+    remove_unchosen_options(root)
+    install_lock_file(root)
+    write_env_file(root)
+    print(
+        "\nCreated {{ cookiecutter.project_slug }}. Next:\n"
+        "  cd {{ cookiecutter.project_slug }} && make run    # install, migrate, demo data, http://127.0.0.1:8000\n"
+        "  make test                        # ruff, mypy and pytest\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The project's API: models, selectors (reads), services (writes), serializers, views and URLs."""

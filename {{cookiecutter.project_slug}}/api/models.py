@@ -1,0 +1,80 @@
+"""The example domain: authors write articles, tagged and commented on."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Author(models.Model):
+    """Someone who writes articles, optionally linked to a user who may edit them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="author"
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(unique=True)
+    bio = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    """A label that groups articles."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    """A piece of writing, a draft until it is published."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="articles")
+    tags = models.ManyToManyField(Tag, related_name="articles", blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            # The public list: published articles, newest first, keyset-paginated on (published_at, id).
+            models.Index(fields=["status", "-published_at", "-id"], name="article_status_published"),
+            models.Index(fields=["author", "status", "-published_at"], name="article_author_published"),
+            models.Index(fields=["status", "title", "id"], name="article_status_title"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Comment(models.Model):
+    """A reader's comment on an article."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
+    author_name = models.CharField(max_length=100)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["article", "-created_at"], name="comment_article_created")]
+
+    def __str__(self) -> str:
+        return f"{self.author_name} on {self.article_id}"

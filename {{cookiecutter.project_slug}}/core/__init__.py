@@ -1,0 +1,1 @@
+"""Project plumbing and the reusable performance toolkit; never imports the ``api`` app."""

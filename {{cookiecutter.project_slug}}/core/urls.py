@@ -1,0 +1,25 @@
+"""The root URLconf: the API, its OpenAPI docs, the health check, the admin and the enabled developer tools."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from core.health import health
+from core.views import landing
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", landing, name="landing"),
+    path("health/", health, name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/", include("api.urls")),
+    path("admin/", admin.site.urls),
+    *(path(prefix, include(urlconf)) for prefix, urlconf in settings.TOOL_URLS),
+]
+
+handler400 = "core.exceptions.bad_request"
+handler403 = "core.exceptions.permission_denied"
+handler404 = "core.exceptions.page_not_found"
+handler500 = "core.exceptions.server_error"

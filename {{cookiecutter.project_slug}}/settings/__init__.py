@@ -1,0 +1,1 @@
+"""Settings for each environment: base, local, test and production."""

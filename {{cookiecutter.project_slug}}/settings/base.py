@@ -1,0 +1,207 @@
+"""Settings shared by every environment, each switched by an environment variable.
+
+Without ``DATABASE_URL`` and ``REDIS_URL`` the project runs on its embedded default: a SQLite file and a file
+cache in ``var/``, both shared correctly by several worker processes.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import django_stubs_ext
+import environ
+from psycopg_pool import ConnectionPool
+
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# Local runs read .env; production reads only the real environment, so a stray file cannot override it.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=env.str("DJANGO_SETTINGS_MODULE", default="") == "settings.local"):
+    env.read_env(BASE_DIR / ".env")
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+DEBUG = False
+ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "core",
+    "api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "core.urls"
+WSGI_APPLICATION = "core.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_settings() -> dict[str, Any]:
+    """Return the default database: PostgreSQL from DATABASE_URL, else the embedded SQLite file."""
+    config: dict[str, Any] = env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run beside a writer, and IMMEDIATE transactions take the write lock up front, so
+        # several gunicorn workers queue for it instead of failing with "database is locked".
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        return config
+    config["ENGINE"] = "django.db.backends.postgresql"
+    # Django's native pool replaces persistent connections: CONN_MAX_AGE must stay 0 with it.
+    config["CONN_MAX_AGE"] = 0
+    config["CONN_HEALTH_CHECKS"] = True
+    config["OPTIONS"] = {
+        "connect_timeout": env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5),
+        "options": f"-c statement_timeout={env.int('DJANGO_DB_STATEMENT_TIMEOUT_MS', default=30_000)}",
+        "pool": {
+            # Per worker process: workers x max_size must stay under PostgreSQL's max_connections.
+            "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=4),
+            "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=10.0),
+            # Test a pooled connection before handing it out, so a restarted server costs no failed request.
+            "check": ConnectionPool.check_connection,
+        },
+    }
+    return config
+
+
+def cache_settings() -> dict[str, Any]:
+    """Return the default cache: Redis from REDIS_URL, else a file cache shared by every worker process."""
+    redis_url = env.str("REDIS_URL", default="")
+    if not redis_url:
+        # A per-process memory cache would not do: an invalidation in one worker would not reach the others.
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+            "OPTIONS": {"MAX_ENTRIES": env.int("DJANGO_FILE_CACHE_MAX_ENTRIES", default=10_000)},
+        }
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": env.str("DJANGO_CACHE_KEY_PREFIX", default="{{ cookiecutter.project_slug }}"),
+        "OPTIONS": {
+            # redis-py parses replies with hiredis whenever it is installed, as it is here.
+            "SOCKET_CONNECT_TIMEOUT": env.float("DJANGO_REDIS_CONNECT_TIMEOUT", default=0.5),
+            "SOCKET_TIMEOUT": env.float("DJANGO_REDIS_TIMEOUT", default=0.5),
+            "CONNECTION_POOL_KWARGS": {"max_connections": env.int("DJANGO_REDIS_MAX_CONNECTIONS", default=20)},
+            # A Redis outage then reads as cache misses: requests fall back to the database, never a 500.
+            "IGNORE_EXCEPTIONS": True,
+        },
+    }
+
+
+DATABASES = {"default": database_settings()}
+CACHES = {"default": cache_settings()}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "{{ cookiecutter.timezone }}"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Bodies above this are refused with 413 before they are parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=1_048_576)
+
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.ORJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.ORJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    # Closed by default: a public endpoint says so with its own permission_classes.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("DJANGO_API_PAGE_SIZE", default=20),
+    # Throttles count in the default cache, so every worker process sees the same counts.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("DJANGO_THROTTLE_ANON", default="100/minute"),
+        "user": env.str("DJANGO_THROTTLE_USER", default="1000/minute"),
+    },
+    # Behind N proxies the client address is the Nth from the right of X-Forwarded-For.
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0) or None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Hard upper bound for ?page_size=; larger values get a 400, not a silently smaller page.
+API_MAX_PAGE_SIZE = env.int("DJANGO_API_MAX_PAGE_SIZE", default=100)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "{{ cookiecutter.project_name }}",
+    "DESCRIPTION": "{{ cookiecutter.description }}",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc load from drf-spectacular-sidecar's static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# (prefix, urlconf) pairs of the optional tools enabled in this environment; see settings/tools/.
+TOOL_URLS: list[tuple[str, str]] = []
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {"django_redis": {"level": "WARNING"}},
+}

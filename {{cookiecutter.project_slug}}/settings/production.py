@@ -1,0 +1,37 @@
+"""Production: secrets from the environment only, HTTPS everywhere, developer tools only when DJANGO_TOOLS names them.
+
+Start-up stops with a one-line reason when a required variable is missing.
+"""
+
+from .base import *
+from .tools import install_tools
+
+REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
+missing = [name for name in REQUIRED if not env.str(name, default="").strip()]
+if missing:
+    raise SystemExit(f"Production settings need {', '.join(missing)} in the environment (see .env.example).")
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+DEBUG = False
+
+# TLS ends at the proxy in front; it says so with X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Hashed, compressed static files (the OpenAPI docs' assets among them), served by WhiteNoise after collectstatic;
+# locally, runserver serves them itself.
+# WhiteNoise goes right after SecurityMiddleware (base lists that first), as its documentation asks.
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+install_tools(globals(), "production")

@@ -1,0 +1,22 @@
+"""Test settings: they differ from base only to make the suite fast and hermetic.
+
+``DATABASE_URL`` and ``REDIS_URL`` still apply, so the same suite runs on the embedded default and on real
+PostgreSQL and Redis.
+"""
+
+from .base import *
+from .tools import install_tools
+
+SECRET_KEY = "test-only-secret-key-not-for-any-deployment-0123456789abcdef"  # noqa: S105
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+# With these settings, tests run faster: MD5 is a fraction of PBKDF2's cost, and no test checks hash strength.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A cache of its own, so a test run never clears (or reads) the development server's entries.
+if "LOCATION" in CACHES["default"] and CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+    CACHES["default"]["LOCATION"] = VAR_DIR / "test-cache"
+else:
+    CACHES["default"]["KEY_PREFIX"] = "test:{{ cookiecutter.project_slug }}"
+
+install_tools(globals(), "test")

@@ -1,0 +1,57 @@
+"""django-silk: records /api/ requests (SQL, timing, optional Python profile) for staff at /silk/."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import environ
+
+from core.silk import intercept
+
+from . import Tool
+
+# Share of /api/ requests recorded by default: all of them locally, none in tests (they would add queries to
+# every query count), a sample in production, where DJANGO_TOOLS=silk must also be set.
+DEFAULT_SAMPLE_RATE = {"local": 1.0, "test": 0.0, "production": 0.01}
+
+
+def silk_settings(environment: str) -> Mapping[str, Any]:
+    """Return Silk's settings for an environment."""
+    env = environ.Env()
+    return {
+        "SILK_SAMPLE_RATE": env.float("DJANGO_SILK_SAMPLE_RATE", default=DEFAULT_SAMPLE_RATE[environment]),
+        "SILKY_INTERCEPT_FUNC": intercept,
+        "SILKY_AUTHENTICATION": True,
+        "SILKY_AUTHORISATION": True,
+        "SILKY_PYTHON_PROFILER": env.bool("DJANGO_SILK_PYTHON_PROFILER", default=False),
+        "SILKY_META": False,
+        # Silk trims the oldest records on 10% of requests once it holds more than the cap.
+        "SILKY_MAX_RECORDED_REQUESTS": env.int("DJANGO_SILK_MAX_RECORDED_REQUESTS", default=10_000),
+        "SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT": 10,
+        "SILKY_MAX_REQUEST_BODY_SIZE": 64 * 1024,
+        "SILKY_MAX_RESPONSE_BODY_SIZE": 64 * 1024,
+        "SILKY_SENSITIVE_KEYS": {
+            "username",
+            "api",
+            "token",
+            "key",
+            "secret",
+            "password",
+            "signature",
+            "authorization",
+            "cookie",
+            "csrfmiddlewaretoken",
+            "sessionid",
+        },
+    }
+
+
+TOOL = Tool(
+    name="silk",
+    app="silk",
+    middleware="silk.middleware.SilkyMiddleware",
+    url_prefix="silk/",
+    urlconf="silk.urls",
+    settings=silk_settings,
+    default_in=frozenset({"local", "test"}),
+    allowed_in=frozenset({"local", "test", "production"}),
+)
