@@ -17,6 +17,7 @@ OPTION_FILES = {
         "api/models.py",
         "api/admin.py",
         "api/factories.py",
+        "api/demo.py",
         "api/migrations",
         "api/management",
         "tests/api",

@@ -45,7 +45,9 @@ def slug_error(slug: str) -> str | None:
             f"project_slug {slug!r} is not a lowercase Python identifier: "
             "type letters, digits and underscores, starting with a letter, such as 'acme_api'."
         )
-    if keyword.iskeyword(slug) or slug in RESERVED_SLUGS or slug in sys.stdlib_module_names:
+    if keyword.iskeyword(slug):
+        return f"project_slug {slug!r} is a Python keyword: choose another name, such as '{slug}_api'."
+    if slug in RESERVED_SLUGS or slug in sys.stdlib_module_names:
         return (
             f"project_slug {slug!r} would shadow the module of the same name: "
             f"choose another name, such as '{slug}_api' or 'acme_{slug}'."
@@ -101,13 +103,13 @@ def main() -> int:
     """Return the exit status after reporting every unusable answer."""
     # tojson renders each answer as a string literal, whatever quotes or backslashes it holds.
     answers = {
-        "project_name": {{ cookiecutter.project_name|tojson }},
-        "description": {{ cookiecutter.description|tojson }},
-        "author_name": {{ cookiecutter.author_name|tojson }},
-        "project_slug": {{ cookiecutter.project_slug|tojson }},
-        "author_email": {{ cookiecutter.author_email|tojson }},
-        "domain_name": {{ cookiecutter.domain_name|tojson }},
-        "timezone": {{ cookiecutter.timezone|tojson }},
+        "project_name": {{cookiecutter.project_name | tojson}},
+        "description": {{cookiecutter.description | tojson}},
+        "author_name": {{cookiecutter.author_name | tojson}},
+        "project_slug": {{cookiecutter.project_slug | tojson}},
+        "author_email": {{cookiecutter.author_email | tojson}},
+        "domain_name": {{cookiecutter.domain_name | tojson}},
+        "timezone": {{cookiecutter.timezone | tojson}},
     }
     errors = answer_errors(answers)
     for message in errors:

@@ -1,0 +1,110 @@
+"""The generated projects pass their own checks: ruff and mypy for every combination, the test suite on each backend.
+
+These install each project with uv (from uv's cache after the first time), so they take minutes, not seconds.
+"""
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMBINATIONS, make, project_env, skip_unless
+
+DATABASE_URL = os.environ.get("TEMPLATE_TESTS_DATABASE_URL", "")
+REDIS_URL = os.environ.get("TEMPLATE_TESTS_REDIS_URL", "")
+
+
+def python_available(version: str) -> bool:
+    """Return whether an interpreter for a Python version can be found, as the generated Makefile looks for one."""
+    pyenv = shutil.which("pyenv")
+    if pyenv and subprocess.run([pyenv, "latest", version], capture_output=True, check=False).returncode == 0:
+        return True
+    return shutil.which(f"python{version}") is not None
+
+
+def python_of(name: str) -> str:
+    """Return the Python version a combination asks for."""
+    return str(COMBINATIONS[name].get("python_version", "3.12"))
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_generated_project_passes_ruff_and_mypy(workspace: Callable[[str], Path], name: str) -> None:
+    skip_unless(python_available(python_of(name)), f"no Python {python_of(name)} here")
+
+    make(workspace(name), "lint", "typecheck")
+
+
+def test_default_project_passes_its_whole_make_test_on_the_embedded_default(workspace: Callable[[str], Path]) -> None:
+    skip_unless(python_available("3.12"), "no Python 3.12 here")
+
+    result = make(workspace("default"), "test")
+
+    assert " passed" in result.stdout
+    assert " failed" not in result.stdout
+
+
+def test_default_project_suite_passes_on_postgresql_and_redis(workspace: Callable[[str], Path]) -> None:
+    skip_unless(bool(DATABASE_URL and REDIS_URL), "TEMPLATE_TESTS_DATABASE_URL and TEMPLATE_TESTS_REDIS_URL unset")
+
+    result = make(workspace("default"), "pytest", DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL)
+
+    assert " passed" in result.stdout
+    assert "DATABASE_URL is not set" not in result.stdout
+
+
+def test_python_3_11_project_suite_passes_on_django_5_2_lts(workspace: Callable[[str], Path]) -> None:
+    skip_unless(python_available("3.11"), "no Python 3.11 here")
+    project = workspace("python_3_11")
+
+    result = make(project, "pytest")
+
+    assert " passed" in result.stdout
+    assert _django_version(project).startswith("5.2.")
+
+
+def test_default_project_runs_django_6(workspace: Callable[[str], Path]) -> None:
+    skip_unless(python_available("3.12"), "no Python 3.12 here")
+    project = workspace("default")
+    make(project, "install")
+
+    assert _django_version(project).startswith("6.")
+
+
+def test_project_with_every_option_off_passes_its_whole_make_test(workspace: Callable[[str], Path]) -> None:
+    skip_unless(python_available("3.12"), "no Python 3.12 here")
+
+    result = make(workspace("all_off"), "test")
+
+    assert " passed" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["default", "all_off"])
+def test_production_settings_pass_check_deploy_and_migrations_are_complete(
+    workspace: Callable[[str], Path], name: str
+) -> None:
+    project = workspace(name)
+
+    make(project, "check-deploy")
+    result = subprocess.run(
+        [str(project / ".venv/bin/python"), "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=project,
+        env=project_env(DJANGO_READ_DOT_ENV_FILE="false"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _django_version(project: Path) -> str:
+    """Return the Django version installed in a generated project's virtual environment."""
+    result = subprocess.run(
+        [str(project / ".venv/bin/python"), "-c", "import django; print(django.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()

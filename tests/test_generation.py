@@ -1,0 +1,83 @@
+"""Every supported combination generates a complete project: rendered, laid out, and trimmed to its options."""
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COMBINATIONS
+
+TOP_LEVEL = {
+    "api", "core", "settings", "templates", "tests", "var", "pyproject.toml", "uv.lock", "manage.py", "README.md",
+    "Makefile", "gunicorn.conf.py", ".env.example", ".env", ".gitignore", ".python-version",
+}  # fmt: skip
+OPTION_FILES = {
+    "use_silk": ["settings/tools/silk.py", "core/silk.py", "tests/core/test_silk.py"],
+    "use_debug_toolbar": ["settings/tools/debug_toolbar.py", "tests/core/test_debug_toolbar.py"],
+    "include_example_api": ["api/models.py", "api/admin.py", "api/factories.py", "api/demo.py",
+                            "api/migrations/0001_initial.py", "api/management/commands/seed_demo.py",
+                            "tests/api/test_demo.py"],
+}  # fmt: skip
+DEPENDENCY_OF = {"use_silk": "django-silk", "use_debug_toolbar": "django-debug-toolbar"}
+LEFTOVER = re.compile(r"\{\{ *cookiecutter\.|\{%|\{\{-|-\}\}")
+
+
+def text_files(project: Path) -> list[Path]:
+    """Return the generated files that hold text."""
+    return [path for path in project.rglob("*") if path.is_file() and b"\0" not in path.read_bytes()[:1024]]
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_generated_files_hold_no_template_syntax(baked: Callable[[str], Path], name: str) -> None:
+    project = baked(name)
+    for path in text_files(project):
+        text = path.read_text()
+        if path.relative_to(project).parts[0] == "templates":
+            # Django templates are copied as they are, so they keep their own {% %} tags.
+            assert "cookiecutter" not in text, path
+        else:
+            assert not LEFTOVER.search(text), f"{path}: {LEFTOVER.search(text)}"
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_generated_project_has_the_expected_layout(baked: Callable[[str], Path], name: str) -> None:
+    project = baked(name)
+
+    assert {path.name for path in project.iterdir()} == TOP_LEVEL
+    for required in ["core/urls.py", "core/wsgi.py", "core/asgi.py", "core/health.py", "settings/base.py",
+                     "settings/local.py", "settings/test.py", "settings/production.py", "tests/conftest.py",
+                     "tests/factories.py"]:  # fmt: skip
+        assert (project / required).is_file(), required
+
+
+@pytest.mark.parametrize("name", COMBINATIONS)
+def test_unchosen_options_leave_no_file_and_no_dependency(baked: Callable[[str], Path], name: str) -> None:
+    project = baked(name)
+    answers = {"use_silk": True, "use_debug_toolbar": True, "include_example_api": True, **COMBINATIONS[name]}
+    pyproject = (project / "pyproject.toml").read_text()
+    lock = (project / "uv.lock").read_text()
+
+    for option, paths in OPTION_FILES.items():
+        for relative in paths:
+            assert (project / relative).exists() is answers[option], f"{relative} with {option}={answers[option]}"
+    for option, dependency in DEPENDENCY_OF.items():
+        assert (f'"{dependency}>=' in pyproject) is answers[option]
+        assert (f'name = "{dependency}"' in lock) is answers[option]
+    assert not (project / ".locks").exists()
+
+
+def test_core_never_imports_api(baked: Callable[[str], Path]) -> None:
+    for path in (baked("default") / "core").rglob("*.py"):
+        assert not re.search(r"^\s*(from|import) api\b", path.read_text(), re.M), path
+
+
+@pytest.mark.parametrize("name", ["default", "python_3_11"])
+def test_python_version_answer_reaches_every_tool(baked: Callable[[str], Path], name: str) -> None:
+    project = baked(name)
+    version = COMBINATIONS[name].get("python_version", "3.12")
+    pyproject = (project / "pyproject.toml").read_text()
+
+    assert (project / ".python-version").read_text().strip() == version
+    assert f'target-version = "py{version.replace(".", "")}"' in pyproject
+    assert f'python_version = "{version}"' in pyproject
