@@ -49,10 +49,15 @@ def test_default_project_passes_its_whole_make_test_on_the_embedded_default(work
 def test_default_project_suite_passes_on_postgresql_and_redis(workspace: Callable[[str], Path]) -> None:
     skip_unless(bool(DATABASE_URL and REDIS_URL), "TEMPLATE_TESTS_DATABASE_URL and TEMPLATE_TESTS_REDIS_URL unset")
 
-    result = make(workspace("default"), "pytest", DATABASE_URL=DATABASE_URL, REDIS_URL=REDIS_URL)
+    backends = {"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL}
+    result = make(workspace("default"), "pytest", PYTEST_ADDOPTS="-rs", **backends)
 
     assert " passed" in result.stdout
+    # The backend tests report which side ran: here the PostgreSQL and Redis ones, never the embedded ones.
     assert "DATABASE_URL is not set" not in result.stdout
+    assert "REDIS_URL is not set" not in result.stdout
+    assert "DATABASE_URL is set" in result.stdout
+    assert "REDIS_URL is set" in result.stdout
 
 
 def test_python_3_11_project_suite_passes_on_django_5_2_lts(workspace: Callable[[str], Path]) -> None:
