@@ -16,7 +16,7 @@ def landing(request: HttpRequest) -> HttpResponse:
         ("OpenAPI schema", reverse("schema"), "the OpenAPI 3 document (YAML; add ?format=json)"),
         ("Health", reverse("health"), "whether the database and the cache answer"),
     ]
-    links += [(prefix.strip("/"), f"/{prefix}", "developer tool") for prefix, _ in settings.TOOL_URLS]
+    links += [(name, url, description) for name, (url, description) in settings.TOOL_PAGES]
     info = settings.SPECTACULAR_SETTINGS
     return render(
         request, "landing.html", {"title": info["TITLE"], "description": info["DESCRIPTION"], "links": links}

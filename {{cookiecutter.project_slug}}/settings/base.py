@@ -196,6 +196,8 @@ SPECTACULAR_SETTINGS = {
 
 # (prefix, urlconf) pairs of the optional tools enabled in this environment; see settings/tools/.
 TOOL_URLS: list[tuple[str, str]] = []
+# (name, (url, description)) of the enabled tools that have a page, for the landing page.
+TOOL_PAGES: list[tuple[str, tuple[str, str]]] = []
 
 LOGGING = {
     "version": 1,
