@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
+from django.test import override_settings
+
+from settings.base import cache_settings
 
 pytestmark = pytest.mark.django_db
 ON_POSTGRES = bool(os.environ.get("DATABASE_URL"))
@@ -66,3 +69,13 @@ def test_with_redis_url_the_cache_is_redis_parsed_by_hiredis() -> None:
     client = cache.client.get_client()  # type: ignore[attr-defined]
     assert client.ping()
     assert HIREDIS_AVAILABLE
+
+
+def test_an_unreachable_redis_reads_as_cache_misses_instead_of_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+
+    with override_settings(CACHES={"default": cache_settings()}):
+        unreachable = caches["default"]
+        unreachable.set("key", "value")
+        assert unreachable.get("key") is None
+        assert unreachable.get_many(["key", "other"]) == {}

@@ -7,16 +7,12 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client, override_settings
 
+from settings.base import cache_settings
+
 pytestmark = pytest.mark.django_db
 
 # Nothing listens on port 1: a Redis there is a real, refused connection.
-UNREACHABLE_REDIS = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
-    }
-}
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"
 
 
 def refuse_queries(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
@@ -32,8 +28,9 @@ def test_health_reports_database_and_cache_up(client: Client) -> None:
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_health_returns_503_when_the_cache_is_down(client: Client) -> None:
-    with override_settings(CACHES=UNREACHABLE_REDIS):
+def test_health_returns_503_when_the_cache_is_down(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", UNREACHABLE_REDIS_URL)
+    with override_settings(CACHES={"default": cache_settings()}):
         response = client.get("/health/")
 
     assert response.status_code == 503
