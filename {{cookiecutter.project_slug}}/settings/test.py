@@ -14,7 +14,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A cache of its own, so a test run never clears (or reads) the development server's entries.
-if "LOCATION" in CACHES["default"] and CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
     CACHES["default"]["LOCATION"] = VAR_DIR / "test-cache"
 else:
     CACHES["default"]["KEY_PREFIX"] = "test:{{ cookiecutter.project_slug }}"
