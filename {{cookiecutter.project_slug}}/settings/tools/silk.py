@@ -54,5 +54,5 @@ TOOL = Tool(
     settings=silk_settings,
     default_in=frozenset({"local", "test"}),
     allowed_in=frozenset({"local", "test", "production"}),
-    page=("/silk/", "django-silk: recorded /api/ requests, their SQL and timings (staff only)"),
+    page_description="django-silk: recorded /api/ requests, their SQL and timings (staff only)",
 )
