@@ -16,6 +16,11 @@ OPTION_FILES = {
     "include_example_api": [
         "api/models.py",
         "api/admin.py",
+        "api/permissions.py",
+        "api/selectors.py",
+        "api/serializers.py",
+        "api/services.py",
+        "api/views.py",
         "api/factories.py",
         "api/demo.py",
         "api/migrations",
@@ -35,8 +40,12 @@ def remove(path: Path) -> None:
         path.unlink()
 
 
+# Files that stand in for an option's version when it is answered no: (option, the option's file, the stand-in).
+STAND_INS = [("include_example_api", "api/urls.py", "api/urls_without_example.py")]
+
+
 def remove_unchosen_options(root: Path) -> None:
-    """Delete the files of every option that was answered no."""
+    """Delete the files of every option that was answered no, putting each stand-in in its place."""
     chosen = {
         "use_silk": USE_SILK,
         "use_debug_toolbar": USE_DEBUG_TOOLBAR,
@@ -46,6 +55,11 @@ def remove_unchosen_options(root: Path) -> None:
         if not chosen[option]:
             for relative in paths:
                 remove(root / relative)
+    for option, original, stand_in in STAND_INS:
+        if chosen[option]:
+            (root / stand_in).unlink()
+        else:
+            (root / stand_in).replace(root / original)
 
 
 def install_lock_file(root: Path) -> None:

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from api.factories import ArticleFactory, AuthorFactory, CommentFactory
 from api.models import Article, Author, Comment, Tag
+from core.caching import bump_versions_on_commit
 
 DEMO_EMAIL_DOMAIN = "demo.example.com"
 DEMO_SLUG_PREFIX = "demo-"
@@ -89,4 +90,6 @@ def demo_data_seed(*, articles: int, seed: int = 42, progress: Progress | None =
         created += size
         if progress:
             progress(created, missing)
+    # bulk_create sends no signals: rebuild the cached responses here.
+    bump_versions_on_commit(Author, Tag, Article, Comment)
     return created

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from core.caching import track_models
+
 
 class Author(models.Model):
     """Someone who writes articles, optionally linked to a user who may edit them."""
@@ -59,6 +61,13 @@ class Article(models.Model):
             models.Index(fields=["author", "status", "-published_at"], name="article_author_published"),
             models.Index(fields=["status", "title", "id"], name="article_status_title"),
         ]
+        constraints = [
+            # Keyset pagination orders the public list by published_at, so a published article must have one.
+            models.CheckConstraint(
+                condition=~models.Q(status="published") | models.Q(published_at__isnull=False),
+                name="article_published_has_date",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -78,3 +87,7 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_name} on {self.article_id}"
+
+
+# Cached API responses that read these models are rebuilt after every committed change to them.
+track_models(Author, Tag, Article, Comment)

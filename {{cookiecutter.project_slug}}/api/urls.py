@@ -1,5 +1,16 @@
-"""The API's URLs, mounted under /api/ by the root URLconf."""
+"""The API's URLs, mounted under /api/ by the root URLconf. This URL contract is public: keep it."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from api import views
+
+urlpatterns: list[URLPattern] = [
+    path("articles/", views.ArticleListView.as_view(), name="article-list"),
+    path("articles/<int:pk>/", views.ArticleDetailView.as_view(), name="article-detail"),
+    path("articles/<int:pk>/comments/", views.ArticleCommentListView.as_view(), name="article-comments"),
+    path("authors/", views.AuthorListView.as_view(), name="author-list"),
+    path("authors/<int:pk>/", views.AuthorDetailView.as_view(), name="author-detail"),
+    path("tags/", views.TagListView.as_view(), name="tag-list"),
+    path("stats/", views.StatsView.as_view(), name="stats"),
+    path("me/articles/", views.MyArticleListView.as_view(), name="my-article-list"),
+]

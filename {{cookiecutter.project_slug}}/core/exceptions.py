@@ -24,7 +24,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, SuspiciousOperation):
         logger.warning("Suspicious request refused: %s", exc)
         exc = exceptions.ParseError("Bad request.")
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    detail = response.data.get("detail") if response is not None and isinstance(response.data, dict) else None
+    if response is not None and len(response.data) == 1 and isinstance(detail, exceptions.ErrorDetail):
+        response.data["code"] = detail.code
+    return response
 
 
 def error_response(status: int, detail: str, code: str) -> JsonResponse:

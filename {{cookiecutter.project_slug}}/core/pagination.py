@@ -1,26 +1,164 @@
-"""Page-number pagination that refuses a bad page size instead of silently changing it."""
+"""Pagination that refuses a bad page size instead of silently changing it: page numbers, and keyset cursors.
 
+``KeysetPagination`` is the one for large or hot lists. A cursor holds the ordering values of the row it starts
+from, so every page is an index range scan of ``page_size + 1`` rows: page 1,000 costs what page 1 does, there is
+no ``COUNT(*)``, and rows inserted meanwhile never shift a page.
+"""
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+
+PAGE_SIZE_PARAM = "page_size"
+CURSOR_PARAM = "cursor"
+MAX_CURSOR_LENGTH = 1000
+
+
+def page_size_from(request: Request) -> int:
+    """Return ``?page_size=`` (the default when absent); raise a 400 unless it is a whole number from 1 to the max."""
+    raw = request.query_params.get(PAGE_SIZE_PARAM)
+    if raw is None:
+        return int(settings.REST_FRAMEWORK["PAGE_SIZE"])
+    maximum = settings.API_MAX_PAGE_SIZE
+    # isascii() keeps out digits int() rejects ("²"); the length cap keeps out ones too long to convert.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and 1 <= int(raw) <= maximum):
+        raise ValidationError({PAGE_SIZE_PARAM: f"Must be a whole number from 1 to {maximum}."})
+    return int(raw)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """DRF's page-number pagination with ``?page_size=`` up to ``API_MAX_PAGE_SIZE``."""
 
-    page_size_query_param = "page_size"
+    page_size_query_param = PAGE_SIZE_PARAM
 
     def __init__(self) -> None:
         self.max_page_size: int = settings.API_MAX_PAGE_SIZE
 
     def get_page_size(self, request: Request) -> int | None:
         """Return the requested page size, or raise a 400 when it is not a whole number from 1 to the maximum."""
-        raw = request.query_params.get(self.page_size_query_param)
+        return page_size_from(request)
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of rows and the relative links to its neighbours."""
+
+    rows: list[dict[str, Any]]
+    next: str | None
+    previous: str | None
+
+    def data(self, results: Sequence[Any]) -> dict[str, Any]:
+        """Return the response body: ``{"next", "previous", "results"}``."""
+        return {"next": self.next, "previous": self.previous, "results": results}
+
+
+class KeysetPagination:
+    """Cursor pagination over a ``values()`` queryset, for orderings that end with a unique field."""
+
+    def __init__(self, orderings: Mapping[str, Sequence[str]], default: str) -> None:
+        """Take the allowed orderings: ``?ordering=`` name to model fields, the last one unique (``"-id"``)."""
+        self.orderings = orderings
+        self.default = default
+
+    def ordering_from(self, request: Request) -> str:
+        """Return ``?ordering=``, the default when absent, or raise a 400 for one not on the list."""
+        ordering = request.query_params.get("ordering", self.default)
+        if ordering not in self.orderings:
+            raise ValidationError({"ordering": f"Must be one of: {', '.join(self.orderings)}."})
+        return ordering
+
+    def paginate(self, queryset: QuerySet[Any, Any], request: Request, params: Mapping[str, Any]) -> KeysetPage:
+        """Return the page the request's cursor points at; ``params`` are the filters to keep in the links."""
+        ordering = self.ordering_from(request)
+        fields = self.orderings[ordering]
+        size = page_size_from(request)
+        cursor = self._decode(request.query_params.get(CURSOR_PARAM), ordering, fields, queryset)
+        backwards = cursor is not None and cursor[0]
+        if cursor is not None:
+            queryset = queryset.filter(_beyond(fields, cursor[1], backwards))
+        order = [_flip(field) for field in fields] if backwards else list(fields)
+        rows = list(queryset.order_by(*order)[: size + 1])
+        more = len(rows) > size
+        rows = rows[:size]
+        if backwards:
+            rows.reverse()
+        link_params = {**{name: value for name, value in params.items() if value is not None}, "ordering": ordering}
+        if PAGE_SIZE_PARAM in request.query_params:
+            link_params[PAGE_SIZE_PARAM] = size
+        has_next = bool(rows) and (backwards or more)
+        has_previous = bool(rows) and (more if backwards else cursor is not None)
+
+        def link(row: dict[str, Any], back: bool) -> str:
+            token = self._encode(ordering, back, [row[_name(field)] for field in fields])
+            return f"{request.path}?{urlencode({**link_params, CURSOR_PARAM: token})}"
+
+        return KeysetPage(
+            rows=rows,
+            next=link(rows[-1], back=False) if has_next else None,
+            previous=link(rows[0], back=True) if has_previous else None,
+        )
+
+    @staticmethod
+    def _encode(ordering: str, backwards: bool, values: list[Any]) -> str:
+        """Return an opaque, URL-safe cursor."""
+        return base64.urlsafe_b64encode(orjson.dumps([ordering, backwards, values])).rstrip(b"=").decode()
+
+    @staticmethod
+    def _decode(
+        raw: str | None, ordering: str, fields: Sequence[str], queryset: QuerySet[Any, Any]
+    ) -> tuple[bool, list[Any]] | None:
+        """Return (backwards, ordering values) from a cursor, or raise a 400 for one this list did not make."""
         if raw is None:
-            return self.page_size
-        # isascii() keeps out digits int() rejects ("²"); the length cap keeps out ones too long to convert.
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and 1 <= int(raw) <= self.max_page_size):
-            message = f"Must be a whole number from 1 to {self.max_page_size}."
-            raise ValidationError({self.page_size_query_param: message})
-        return int(raw)
+            return None
+        invalid = ValidationError({CURSOR_PARAM: "Invalid cursor."})
+        if len(raw) > MAX_CURSOR_LENGTH:
+            raise invalid
+        try:
+            decoded = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+            name, backwards, values = decoded
+            if name != ordering or not isinstance(backwards, bool) or len(values) != len(fields):
+                raise invalid
+            if any(isinstance(value, str) and "\x00" in value for value in values):
+                raise invalid  # PostgreSQL refuses NUL in text: a 400 here, not a 500 from the database
+            model = queryset.model._meta
+            return backwards, [model.get_field(_name(f)).to_python(v) for f, v in zip(fields, values, strict=True)]
+        except (binascii.Error, ValueError, TypeError, FieldDoesNotExist, DjangoValidationError):
+            # orjson.JSONDecodeError is a ValueError, and so is every other kind of malformed cursor.
+            raise invalid from None
+
+
+def _name(field: str) -> str:
+    """Return the field name of an ordering term."""
+    return field.removeprefix("-")
+
+
+def _flip(field: str) -> str:
+    """Return the ordering term in the other direction."""
+    return _name(field) if field.startswith("-") else f"-{field}"
+
+
+def _beyond(fields: Sequence[str], values: Sequence[Any], backwards: bool) -> Q:
+    """Return the rows strictly past the cursor, in the direction of travel.
+
+    For ``(a, b) > (x, y)`` this is ``a >= x AND (a > x OR b > y)`` rather than ``a > x OR (a = x AND b > y)``:
+    the leading range lets the database start an index scan at the cursor instead of filtering from the top.
+    """
+    field, value = fields[0], values[0]
+    op = "lt" if field.startswith("-") != backwards else "gt"
+    name = _name(field)
+    strictly = Q(**{f"{name}__{op}": value})
+    if len(fields) == 1:
+        return strictly
+    return Q(**{f"{name}__{op}e": value}) & (strictly | _beyond(fields[1:], values[1:], backwards))

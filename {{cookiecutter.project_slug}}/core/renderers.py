@@ -10,8 +10,9 @@ from rest_framework.utils.encoders import JSONEncoder
 # orjson serializes str, int, float, bool, None, dict, list, datetime, date, time and UUID natively; DRF's encoder
 # covers the rest (Decimal, lazy translations, timedelta, querysets, generators).
 _fallback = JSONEncoder().default
-# Integer dictionary keys are legal in Python data and common in aggregates.
-OPTIONS = orjson.OPT_NON_STR_KEYS
+# Integer dictionary keys are legal in Python data and common in aggregates. UTC times end in "Z", as DRF's
+# DateTimeField writes them, so values() rows and serializer output look the same.
+OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
 
 
 def dumps(data: Any) -> bytes:

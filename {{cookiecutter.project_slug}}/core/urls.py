@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from core.health import health
-from core.views import landing
+from core.landing import landing
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", landing, name="landing"),

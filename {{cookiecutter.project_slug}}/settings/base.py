@@ -156,9 +156,10 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # Token first: an unauthenticated request then gets 401 with WWW-Authenticate, not a bare 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # Closed by default: a public endpoint says so with its own permission_classes.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -172,6 +173,8 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("DJANGO_THROTTLE_ANON", default="100/minute"),
         "user": env.str("DJANGO_THROTTLE_USER", default="1000/minute"),
+        # Views with throttle_scope = "comments": anonymous comment posting.
+        "comments": env.str("DJANGO_THROTTLE_COMMENTS", default="10/minute"),
     },
     # Behind N proxies the client address is the Nth from the right of X-Forwarded-For.
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0) or None,
@@ -181,6 +184,20 @@ REST_FRAMEWORK: dict[str, Any] = {
 }
 # Hard upper bound for ?page_size=; larger values get a 400, not a silently smaller page.
 API_MAX_PAGE_SIZE = env.int("DJANGO_API_MAX_PAGE_SIZE", default=100)
+
+# Cached reads (core.views.CachedReadMixin). Writes rebuild entries at once; the TTL only bounds how long an
+# invalidation lost to a cache outage can serve stale data.
+API_CACHE_TTL = env.int("DJANGO_API_CACHE_TTL", default=300)
+# A 404 is cached this long, so unknown ids cannot all reach the database; a create shows at once regardless.
+API_CACHE_NOT_FOUND_TTL = env.int("DJANGO_API_CACHE_NOT_FOUND_TTL", default=30)
+# While one process rebuilds a missing entry the others wait up to LOCK_WAIT seconds for it, then build it too.
+API_CACHE_LOCK_TIMEOUT = env.float("DJANGO_API_CACHE_LOCK_TIMEOUT", default=10.0)
+API_CACHE_LOCK_WAIT = env.float("DJANGO_API_CACHE_LOCK_WAIT", default=2.0)
+# Cache-Control of public reads. max-age 0: clients revalidate every time (a cheap 304), so they see a write at
+# once; shared caches (nginx, Varnish, a CDN) may serve a copy for s-maxage seconds, then stale while revalidating.
+API_CACHE_MAX_AGE = env.int("DJANGO_API_CACHE_MAX_AGE", default=0)
+API_CACHE_S_MAXAGE = env.int("DJANGO_API_CACHE_S_MAXAGE", default=10)
+API_CACHE_STALE_WHILE_REVALIDATE = env.int("DJANGO_API_CACHE_STALE_WHILE_REVALIDATE", default=30)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "{{ cookiecutter.project_name }}",

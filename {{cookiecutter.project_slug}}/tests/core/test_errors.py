@@ -46,7 +46,7 @@ def test_body_above_the_size_limit_returns_json_413(api_client: APIClient, setti
     response = api_client.post("/echo/", data=payload, content_type="application/json")
 
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body too large."}
+    assert response.json() == {"detail": "Request body too large.", "code": "request_too_large"}
 
 
 def test_body_exactly_at_the_size_limit_is_accepted(api_client: APIClient, settings: Settings) -> None:

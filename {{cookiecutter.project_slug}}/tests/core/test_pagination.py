@@ -1,6 +1,7 @@
 """Page sizes are honoured up to the maximum, and anything else is a 400 rather than a silent change."""
 
 import pytest
+from django.contrib.auth.models import Group
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
@@ -37,3 +38,30 @@ def test_pagination_returns_json_404_for_a_page_past_the_end(api_client: APIClie
 
     assert response.status_code == 404
     assert "detail" in response.json()
+
+
+@pytest.mark.django_db
+def test_keyset_cursors_walk_every_row_once_forward_and_back(api_client: APIClient) -> None:
+    names = [f"group {index:02}" for index in range(7)]
+    for name in reversed(names):
+        Group.objects.create(name=name)
+
+    pages, url = [], "/groups/?page_size=3"
+    while url:
+        body = api_client.get(url).json()
+        pages.append([row["name"] for row in body["results"]])
+        url, previous = body["next"], body["previous"]
+    back = api_client.get(previous).json()
+
+    assert pages == [names[0:3], names[3:6], names[6:]]
+    assert [row["name"] for row in back["results"]] == names[3:6]
+
+
+@pytest.mark.parametrize(
+    "query", ["cursor=%%%", "cursor=WyItaWQiLGZhbHNlLFsxXV0", "ordering=nope", "page_size=0", "cursor=" + "A" * 2000]
+)
+@pytest.mark.django_db
+def test_keyset_pagination_refuses_bad_parameters_with_400(api_client: APIClient, query: str) -> None:
+    response = api_client.get(f"/groups/?{query}")
+
+    assert response.status_code == 400

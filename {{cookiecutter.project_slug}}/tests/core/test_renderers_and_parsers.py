@@ -29,7 +29,7 @@ def test_renderer_encodes_other_types_as_drf_does() -> None:
     assert rendered == {
         "price": 1.1,
         "label": "Not found.",
-        "when": "2026-01-02T03:04:05+00:00",
+        "when": "2026-01-02T03:04:05Z",
         "id": "00000000-0000-0000-0000-000000000001",
         "duration": "90.0",
         "7": "integer key",

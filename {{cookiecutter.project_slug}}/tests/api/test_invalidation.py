@@ -1,0 +1,166 @@
+"""After every kind of committed write the next read shows it; a rolled-back write changes nothing cached.
+
+These tests commit for real (``transactional_db``): versions are bumped in ``transaction.on_commit``.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import transaction
+from rest_framework.test import APIClient
+
+from api.factories import ArticleFactory, AuthorFactory, CommentFactory, TagFactory
+from api.models import Article, Comment, Tag
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def list_row(client: APIClient, article_id: int, url: str = "/api/articles/") -> dict[str, Any] | None:
+    """Return the article's row in a list, or None when it is not listed."""
+    rows = client.get(url).json()["results"]
+    return next((row for row in rows if row["id"] == article_id), None)
+
+
+def warm(client: APIClient, article: Article) -> None:
+    """Read every list and detail the article appears in, so each is served from the cache next time."""
+    for url in ["/api/articles/", f"/api/articles/{article.pk}/", f"/api/articles/{article.pk}/comments/"]:
+        client.get(url)
+        assert client.get(url).status_code == 200
+
+
+def test_a_created_article_shows_in_the_list_and_its_cached_404_is_forgotten(api_client: APIClient) -> None:
+    api_client.get("/api/articles/")
+    next_id = ArticleFactory.create().pk + 1
+    assert api_client.get(f"/api/articles/{next_id}/").status_code == 404
+
+    created = ArticleFactory.create()
+
+    assert created.pk == next_id
+    assert api_client.get(f"/api/articles/{next_id}/").status_code == 200
+    assert list_row(api_client, created.pk) is not None
+
+
+EDITS: list[tuple[str, Callable[[Article], object], Callable[[APIClient, Article], bool]]] = [
+    (
+        "update title",
+        lambda a: _save_title(a, "Renamed"),
+        lambda c, a: (
+            list_row(c, a.pk)["title"] == "Renamed"  # type: ignore[index]
+            and c.get(f"/api/articles/{a.pk}/").json()["title"] == "Renamed"
+        ),
+    ),
+    (
+        "rename author",
+        lambda a: _rename_author(a, "New Name"),
+        lambda c, a: (
+            list_row(c, a.pk)["author"]["name"] == "New Name"  # type: ignore[index]
+            and c.get(f"/api/articles/{a.pk}/").json()["author"]["name"] == "New Name"
+        ),
+    ),
+    (
+        "add a tag",
+        lambda a: a.tags.add(TagFactory.create(name="added")),
+        lambda c, a: (
+            "added" in list_row(c, a.pk)["tags"]  # type: ignore[index]
+            and "added" in [t["name"] for t in c.get(f"/api/articles/{a.pk}/").json()["tags"]]
+        ),
+    ),
+    (
+        "remove a tag",
+        lambda a: a.tags.remove(a.tags.get(name="kept")),
+        lambda c, a: (
+            list_row(c, a.pk)["tags"] == []  # type: ignore[index]
+            and c.get(f"/api/articles/{a.pk}/").json()["tags"] == []
+        ),
+    ),
+    (
+        "rename a tag",
+        lambda a: _rename_tag("kept", "renamed"),
+        lambda c, a: list_row(c, a.pk)["tags"] == ["renamed"],  # type: ignore[index]
+    ),
+    (
+        "add a comment",
+        lambda a: CommentFactory.create(article=a, body="fresh"),
+        lambda c, a: (
+            list_row(c, a.pk)["comment_count"] == 1  # type: ignore[index]
+            and c.get(f"/api/articles/{a.pk}/").json()["latest_comments"][0]["body"] == "fresh"
+            and c.get(f"/api/articles/{a.pk}/comments/").json()["results"][0]["body"] == "fresh"
+        ),
+    ),
+    (
+        "unpublish",
+        lambda a: _save_status(a, Article.Status.DRAFT),
+        lambda c, a: list_row(c, a.pk) is None and c.get(f"/api/articles/{a.pk}/").status_code == 404,
+    ),
+    (
+        "delete",
+        lambda a: a.delete(),
+        lambda c, a: list_row(c, a.pk) is None and c.get(f"/api/articles/{a.pk}/").status_code == 404,
+    ),
+    (
+        "bulk update",
+        lambda a: _bulk_retitle(a, "Bulk"),
+        lambda c, a: list_row(c, a.pk)["title"] == "Bulk",  # type: ignore[index]
+    ),
+]
+
+
+def _save_title(article: Article, title: str) -> None:
+    article.title = title
+    article.save()
+
+
+def _save_status(article: Article, status: str) -> None:
+    article.status = status
+    article.save()
+
+
+def _rename_author(article: Article, name: str) -> None:
+    article.author.name = name
+    article.author.save()
+
+
+def _rename_tag(old: str, new: str) -> None:
+    tag = Tag.objects.get(name=old)
+    tag.name = new
+    tag.save()
+
+
+def _bulk_retitle(article: Article, title: str) -> None:
+    from core.caching import bump_versions_on_commit
+
+    with transaction.atomic():
+        Article.objects.filter(pk=article.pk).update(title=title)
+        bump_versions_on_commit(Article)
+
+
+@pytest.mark.parametrize(("edit", "shows_change"), [pytest.param(e, s, id=i) for i, e, s in EDITS])
+def test_the_next_read_after_a_committed_write_shows_it(
+    api_client: APIClient, edit: Callable[[Article], object], shows_change: Callable[[APIClient, Article], bool]
+) -> None:
+    author = AuthorFactory.create(name="Old Name")
+    article = ArticleFactory.create(author=author, tags=[TagFactory.create(name="kept")])
+    warm(api_client, article)
+
+    edit(article)
+
+    assert shows_change(api_client, article)
+
+
+def test_a_rolled_back_write_changes_nothing_cached(api_client: APIClient, django_assert_num_queries: Any) -> None:
+    article = ArticleFactory.create(title="Original")
+    warm(api_client, article)
+
+    def write_then_fail() -> None:
+        with transaction.atomic():
+            _save_title(article, "Rolled back")
+            CommentFactory.create(article=article)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+
+    with django_assert_num_queries(0):
+        assert list_row(api_client, article.pk)["title"] == "Original"  # type: ignore[index]
+    assert Comment.objects.count() == 0

@@ -1,0 +1,212 @@
+"""The cached-read toolkit: one round trip per hit, versions bumped on commit only, stampede and TTL care."""
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, Permission, User
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.test import RequestFactory
+from pytest_django import DjangoAssertNumQueries
+from pytest_django.fixtures import Settings
+from rest_framework.test import APIClient
+
+from core import caching
+from core.caching import read_entry, store_entry, version_key
+from core.views import CachedReadMixin, PublicReadView
+from tests.core.urls import GroupListView
+
+pytestmark = pytest.mark.urls("tests.core.urls")
+
+
+class CacheSpy:
+    """Delegate to the real cache, recording the name of every method called and the timeout of every set()."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.set_timeouts: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(cache, name)
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        self.calls.append("set")
+        self.set_timeouts.append(timeout)
+        cache.set(key, value, timeout)
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> CacheSpy:
+    """Return a spy on every cache call the toolkit makes."""
+    recorder = CacheSpy()
+    monkeypatch.setattr(caching, "cache", recorder)
+    return recorder
+
+
+def group_list_key(query: str = "") -> str:
+    """Return the entry key of /groups/ with a query string."""
+    request = RequestFactory().get(f"/groups/{query}")
+    return GroupListView().cache_key(request, {}, scope="public")
+
+
+@pytest.mark.django_db
+def test_a_hit_is_a_single_cache_round_trip_and_no_query(
+    api_client: APIClient, spy: CacheSpy, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    Group.objects.create(name="editors")
+    api_client.get("/groups/")
+    spy.calls.clear()
+
+    with django_assert_num_queries(0):
+        response = api_client.get("/groups/")
+
+    assert response.status_code == 200
+    assert spy.calls == ["get_many"]
+
+
+@pytest.mark.django_db
+def test_a_miss_locks_builds_stores_and_unlocks(api_client: APIClient, spy: CacheSpy) -> None:
+    Group.objects.create(name="editors")
+
+    api_client.get("/groups/")
+
+    assert spy.calls == ["get_many", "set_many", "add", "set", "delete"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_save_bumps_the_version_once_committed() -> None:
+    group = Group.objects.create(name="editors")
+    before = cache.get(version_key(Group))
+
+    with transaction.atomic():
+        group.name = "writers"
+        group.save()
+        assert cache.get(version_key(Group)) == before
+
+    assert cache.get(version_key(Group)) != before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_save_bumps_nothing() -> None:
+    Group.objects.create(name="editors")
+    before = cache.get(version_key(Group))
+
+    def create_then_fail() -> None:
+        with transaction.atomic():
+            Group.objects.create(name="never")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        create_then_fail()
+
+    assert cache.get(version_key(Group)) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_many_to_many_change_bumps_both_models_and_shows_on_the_next_read(api_client: APIClient) -> None:
+    group = Group.objects.create(name="editors")
+    assert api_client.get("/groups/").json()["results"][0]["permissions"] == []
+    permission_version = cache.get(version_key(Permission))
+
+    group.permissions.add(Permission.objects.get(codename="add_user"))
+
+    assert cache.get(version_key(Permission)) != permission_version
+    assert api_client.get("/groups/").json()["results"][0]["permissions"] == ["add_user"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cached_404_ends_as_soon_as_the_row_is_created(api_client: APIClient) -> None:
+    assert api_client.get("/groups/1/").status_code == 404
+
+    Group.objects.create(id=1, name="editors")
+
+    assert api_client.get("/groups/1/").json() == {"id": 1, "name": "editors"}
+
+
+@pytest.mark.django_db
+def test_a_404_is_cached_for_the_short_not_found_ttl(
+    api_client: APIClient, spy: CacheSpy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("random.uniform", lambda low, high: 1.0)
+
+    assert api_client.get("/groups/999/").status_code == 404
+
+    assert spy.set_timeouts == [30]
+
+
+def test_entry_lifetimes_are_jittered_within_ten_percent(spy: CacheSpy) -> None:
+    for _ in range(200):
+        store_entry("key", (1,), 200, b"{}", ttl=300)
+
+    assert min(spy.set_timeouts) >= 270
+    assert max(spy.set_timeouts) <= 330
+    assert len(set(spy.set_timeouts)) > 10
+
+
+@pytest.mark.django_db
+def test_while_another_process_rebuilds_an_entry_a_reader_waits_for_it_instead_of_querying(
+    api_client: APIClient, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    key = group_list_key()
+    _, versions = read_entry(key, [Group, Permission])
+    assert cache.add(key + caching.LOCK_SUFFIX, 1, timeout=10)
+
+    def rebuild_elsewhere() -> None:
+        time.sleep(0.05)
+        store_entry(key, versions, 200, b'{"built": "elsewhere"}', ttl=60)
+
+    other = threading.Thread(target=rebuild_elsewhere)
+    other.start()
+    with django_assert_num_queries(0):
+        response = api_client.get("/groups/")
+    other.join()
+
+    assert response.content == b'{"built": "elsewhere"}'
+
+
+@pytest.mark.django_db
+def test_a_reader_builds_the_entry_itself_when_the_rebuild_elsewhere_never_lands(
+    api_client: APIClient, settings: Settings
+) -> None:
+    settings.API_CACHE_LOCK_WAIT = 0.05
+    Group.objects.create(name="editors")
+    key = group_list_key()
+    cache.add(key + caching.LOCK_SUFFIX, 1, timeout=10)
+
+    started = time.monotonic()
+    response = api_client.get("/groups/")
+
+    assert response.json()["results"][0]["name"] == "editors"
+    assert time.monotonic() - started >= 0.05
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_invalidation_serves_stale_data_no_longer_than_the_ttl(
+    api_client: APIClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.API_CACHE_TTL = 1
+    group = Group.objects.create(name="editors")
+    api_client.get("/groups/")
+    monkeypatch.setattr(caching, "bump_versions", lambda *models: None)  # the cache was down during the write
+
+    group.name = "writers"
+    group.save()
+
+    assert api_client.get("/groups/").json()["results"][0]["name"] == "editors"
+    time.sleep(1.6)
+    assert api_client.get("/groups/").json()["results"][0]["name"] == "writers"
+
+
+def test_the_key_ignores_unknown_parameters_and_their_order_but_not_known_values() -> None:
+    assert group_list_key("?ordering=name&page_size=5") == group_list_key("?page_size=5&utm=x&ordering=name")
+    assert group_list_key("?page_size=5") != group_list_key("?page_size=6")
+    assert group_list_key("?cursor=a&cursor=b") != group_list_key("?cursor=b")
+
+
+def test_a_cached_view_of_an_untracked_model_is_refused_at_import() -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"track_models\(User\)"):
+        type("UserListView", (CachedReadMixin, PublicReadView), {"cache_models": (User,)})
