@@ -15,9 +15,10 @@ TOP_LEVEL = {
 OPTION_FILES = {
     "use_silk": ["settings/tools/silk.py", "core/silk.py", "tests/core/test_silk.py"],
     "use_debug_toolbar": ["settings/tools/debug_toolbar.py", "tests/core/test_debug_toolbar.py"],
-    "include_example_api": ["api/models.py", "api/admin.py", "api/factories.py", "api/demo.py",
+    "include_example_api": ["api/models.py", "api/admin.py", "api/factories.py", "api/demo.py", "api/views.py",
+                            "api/selectors.py", "api/services.py", "api/serializers.py", "api/permissions.py",
                             "api/migrations/0001_initial.py", "api/management/commands/seed_demo.py",
-                            "tests/api/test_demo.py"],
+                            "tests/api/test_demo.py", "tests/api/test_reads.py"],
 }  # fmt: skip
 DEPENDENCY_OF = {"use_silk": "django-silk", "use_debug_toolbar": "django-debug-toolbar"}
 LEFTOVER = re.compile(r"\{\{ *cookiecutter\.|\{%|\{\{-|-\}\}")
@@ -65,6 +66,18 @@ def test_unchosen_options_leave_no_file_and_no_dependency(baked: Callable[[str],
         assert (f'"{dependency}>=' in pyproject) is answers[option]
         assert (f'name = "{dependency}"' in lock) is answers[option]
     assert not (project / ".locks").exists()
+
+
+@pytest.mark.parametrize("name", ["default", "no_example_api"])
+def test_api_urls_are_the_example_or_an_empty_list_and_no_stand_in_is_left(
+    baked: Callable[[str], Path], name: str
+) -> None:
+    api = baked(name) / "api"
+    urls = (api / "urls.py").read_text()
+
+    assert not (api / "urls_without_example.py").exists()
+    assert ("ArticleListView" in urls) is (name == "default")
+    assert ("urlpatterns: list[URLPattern | URLResolver] = []" in urls) is (name == "no_example_api")
 
 
 def test_core_never_imports_api(baked: Callable[[str], Path]) -> None:

@@ -1,5 +1,7 @@
 """HTTP caching for API reads: the response for a cache entry, with its ETag, Cache-Control and Vary headers."""
 
+from functools import cache
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
@@ -13,13 +15,19 @@ USER_VARY_HEADERS = ("Authorization", "Cookie")
 
 def patch_public_cache_control(response: HttpResponseBase) -> None:
     """Let browsers and shared caches (nginx, Varnish, a CDN) keep a public read, as configured in settings."""
-    patch_cache_control(
-        response,
-        public=True,
-        max_age=settings.API_CACHE_MAX_AGE,
-        s_maxage=settings.API_CACHE_S_MAXAGE,
-        stale_while_revalidate=settings.API_CACHE_STALE_WHILE_REVALIDATE,
+    response.headers["Cache-Control"] = _public_cache_control(
+        settings.API_CACHE_MAX_AGE, settings.API_CACHE_S_MAXAGE, settings.API_CACHE_STALE_WHILE_REVALIDATE
     )
+
+
+@cache
+def _public_cache_control(max_age: int, s_maxage: int, stale_while_revalidate: int) -> str:
+    """Return the public Cache-Control header value, built once per configuration rather than on every hit."""
+    response = HttpResponse()
+    patch_cache_control(
+        response, public=True, max_age=max_age, s_maxage=s_maxage, stale_while_revalidate=stale_while_revalidate
+    )
+    return response.headers["Cache-Control"]
 
 
 def patch_private_cache_control(response: HttpResponseBase) -> None:
@@ -39,6 +47,13 @@ def entry_response(request: HttpRequest, entry: CachedResponse, *, per_user: boo
     else:
         # A cached 404 must not outlive the create that fills it: HTTP caches revalidate it every time.
         patch_cache_control(response, public=True, no_cache=True)
+    if not _has_etag_precondition(request):
+        return response
     # RFC 9110 section 13.2.2 precondition evaluation, as Django implements it: a 2xx whose ETag the client
     # already holds becomes a 304 without a body.
     return get_conditional_response(request, etag=entry.etag, response=response) or response
+
+
+def _has_etag_precondition(request: HttpRequest) -> bool:
+    """Return whether the request carries If-None-Match or If-Match, the only preconditions an ETag answers."""
+    return "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MATCH" in request.META

@@ -113,10 +113,14 @@ class CachedReadMixin(APIView):
     cache_ttl: ClassVar[int | None] = None
 
     _miss: _Miss | None = None
+    _key_prefix: ClassVar[str] = ""
+    _key_params: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, at import time, a cached view that reads a model whose changes are not tracked."""
         super().__init_subclass__(**kwargs)
+        cls._key_prefix = f"response:{cls.__module__}.{cls.__qualname__}:"
+        cls._key_params = tuple(sorted(cls.cache_query_params))
         untracked = [model.__name__ for model in cls.cache_models if not is_tracked(model)]
         if untracked:
             names = ", ".join(untracked)
@@ -171,9 +175,10 @@ class CachedReadMixin(APIView):
 
     def cache_key(self, request: HttpRequest, kwargs: dict[str, Any], scope: str) -> str:
         """Return the entry's key: this view, its URL arguments, its known query parameters, the scope."""
-        params = [(name, request.GET.getlist(name)) for name in sorted(self.cache_query_params) if name in request.GET]
+        query = request.GET
+        params = [(name, query.getlist(name)) for name in self._key_params if name in query]
         digest = hashlib.blake2b(repr((sorted(kwargs.items()), params)).encode(), digest_size=16).hexdigest()
-        return f"response:{type(self).__module__}.{type(self).__qualname__}:{scope}:{digest}"
+        return f"{self._key_prefix}{scope}:{digest}"
 
     def _lookup(self, request: HttpRequest, kwargs: dict[str, Any], scope: str) -> HttpResponseBase | None:
         """Return the response for a current entry; on a miss, note where to store the rebuilt one and return None."""
