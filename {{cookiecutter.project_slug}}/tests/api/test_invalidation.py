@@ -12,6 +12,8 @@ from rest_framework.test import APIClient
 
 from api.factories import ArticleFactory, AuthorFactory, CommentFactory, TagFactory
 from api.models import Article, Comment, Tag
+from tests.api.conftest import token_client
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -164,3 +166,22 @@ def test_a_rolled_back_write_changes_nothing_cached(api_client: APIClient, djang
     with django_assert_num_queries(0):
         assert list_row(api_client, article.pk)["title"] == "Original"  # type: ignore[index]
     assert Comment.objects.count() == 0
+
+
+def test_writes_through_the_api_show_in_the_next_reads(api_client: APIClient) -> None:
+    writer = UserFactory.create()
+    AuthorFactory.create(user=writer)
+    client = token_client(writer)
+    assert api_client.get("/api/articles/").json()["results"] == []
+
+    created = client.post("/api/articles/", {"title": "Fresh", "body": "x", "status": "published"}).json()
+    assert [row["title"] for row in api_client.get("/api/articles/").json()["results"]] == ["Fresh"]
+
+    client.patch(f"/api/articles/{created['id']}/", {"title": "Edited"})
+    assert api_client.get(f"/api/articles/{created['id']}/").json()["title"] == "Edited"
+
+    api_client.post(f"/api/articles/{created['id']}/comments/", {"author_name": "Ann", "body": "Hi"})
+    assert list_row(api_client, created["id"])["comment_count"] == 1  # type: ignore[index]
+
+    client.delete(f"/api/articles/{created['id']}/")
+    assert api_client.get("/api/articles/").json()["results"] == []
