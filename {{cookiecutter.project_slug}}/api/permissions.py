@@ -2,10 +2,19 @@
 
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from api.models import Article
+from api.models import Article, Author
+
+# What request.user is: the signed-in user, or AnonymousUser.
+Requester = User | AnonymousUser
+
+
+def may_write_as(user: Requester, author: Author) -> bool:
+    """Return whether the user may write as the author: they are its linked user, or staff."""
+    return bool(user.is_staff or (author.user_id is not None and author.user_id == user.pk))
 
 
 class IsArticleAuthorOrStaff(BasePermission):
@@ -15,5 +24,4 @@ class IsArticleAuthorOrStaff(BasePermission):
 
     def has_object_permission(self, request: Request, view: Any, obj: Article) -> bool:
         """Return whether the user wrote the article or is staff."""
-        user = request.user
-        return bool(user.is_staff or (obj.author.user_id is not None and obj.author.user_id == user.pk))
+        return may_write_as(request.user, obj.author)

@@ -8,21 +8,19 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from api.models import Article, Author, Comment, Tag
+from api.permissions import Requester, may_write_as
 
-User = AbstractBaseUser | AnonymousUser
 
-
-def _writing_author(*, user: User, requested: Author | None) -> Author:
+def _writing_author(*, user: Requester, requested: Author | None) -> Author:
     """Return the author an article is written as: the user's own, or any for staff."""
     if requested is not None:
-        if getattr(user, "is_staff", False) or getattr(requested, "user_id", None) == user.pk:
+        if may_write_as(user, requested):
             return requested
         raise PermissionDenied("Only staff may write as another author.")
     author = Author.objects.filter(user_id=user.pk).first() if user.pk is not None else None
@@ -53,7 +51,7 @@ def _save(article: Article, tags: Iterable[Tag] | None) -> Article:
     return article
 
 
-def article_create(*, user: User, data: dict[str, Any]) -> Article:
+def article_create(*, user: Requester, data: dict[str, Any]) -> Article:
     """Create an article from validated data, written as the user's author (or any author, for staff)."""
     fields = dict(data)
     tags = fields.pop("tags", [])
@@ -63,7 +61,7 @@ def article_create(*, user: User, data: dict[str, Any]) -> Article:
     return _save(article, tags)
 
 
-def article_update(*, article: Article, user: User, data: dict[str, Any]) -> Article:
+def article_update(*, article: Article, user: Requester, data: dict[str, Any]) -> Article:
     """Change an article from validated data; a PATCH sends only the fields it changes."""
     fields = dict(data)
     tags = fields.pop("tags", None)

@@ -55,15 +55,22 @@ COMMENT_PAGES = KeysetPagination(COMMENT_ORDERINGS, default="-created_at")
 MY_ARTICLE_PAGES = KeysetPagination(MY_ARTICLE_ORDERINGS, default="-id")
 PAGE_PARAMS = ("cursor", "ordering", "page_size")
 ARTICLE_MODELS = (Article, Author, Tag, Comment)
-NOT_FOUND = OpenApiResponse(description="No published article has this id.")
+NO_ARTICLE = "No published article has this id."
+NOT_FOUND = OpenApiResponse(description=NO_ARTICLE)
 
 
 def _article_or_404(article_id: int) -> Article:
     """Return the published article in its detail shape, or raise a 404."""
     article = article_detail(article_id=article_id)
     if article is None:
-        raise NotFound("No published article has this id.")
+        raise NotFound(NO_ARTICLE)
     return article
+
+
+def _require_published(article_id: int) -> None:
+    """Raise a 404 unless a published article has this id."""
+    if not published_article_exists(article_id=article_id):
+        raise NotFound(NO_ARTICLE)
 
 
 class ArticleListView(CachedReadMixin, PublicReadView):
@@ -74,7 +81,7 @@ class ArticleListView(CachedReadMixin, PublicReadView):
 
     @extend_schema(
         operation_id="articles_list",
-        parameters=[ArticleListFilterSerializer, *keyset_parameters(ARTICLE_ORDERINGS, "-published_at")],
+        parameters=[ArticleListFilterSerializer, *keyset_parameters(ARTICLE_PAGES)],
         responses=keyset_page("ArticleList", ArticleListItemSerializer),
     )
     def get(self, request: Request) -> Response:
@@ -162,13 +169,12 @@ class ArticleCommentListView(CachedReadMixin, PublicReadView):
 
     @extend_schema(
         operation_id="articles_comments_list",
-        parameters=keyset_parameters(COMMENT_ORDERINGS, "-created_at"),
+        parameters=keyset_parameters(COMMENT_PAGES),
         responses={200: keyset_page("CommentList", CommentSerializer), 404: NOT_FOUND},
     )
     def get(self, request: Request, pk: int) -> Response:
         """Return a page of the article's comments, newest first."""
-        if not published_article_exists(article_id=pk):
-            raise NotFound("No published article has this id.")
+        _require_published(pk)
         page = COMMENT_PAGES.paginate(comment_list(article_id=pk), request, params={})
         return Response(page.data(page.rows))
 
@@ -177,8 +183,7 @@ class ArticleCommentListView(CachedReadMixin, PublicReadView):
         """Add a comment."""
         serializer = CommentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        if not published_article_exists(article_id=pk):
-            raise NotFound("No published article has this id.")
+        _require_published(pk)
         comment = comment_create(article_id=pk, data=serializer.validated_data)
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
@@ -191,7 +196,7 @@ class AuthorListView(CachedReadMixin, PublicReadView):
 
     @extend_schema(
         operation_id="authors_list",
-        parameters=keyset_parameters(AUTHOR_ORDERINGS, "name"),
+        parameters=keyset_parameters(AUTHOR_PAGES),
         responses=keyset_page("AuthorList", AuthorListItemSerializer),
     )
     def get(self, request: Request) -> Response:
@@ -222,7 +227,7 @@ class TagListView(CachedReadMixin, PublicReadView):
 
     @extend_schema(
         operation_id="tags_list",
-        parameters=keyset_parameters(TAG_ORDERINGS, "name"),
+        parameters=keyset_parameters(TAG_PAGES),
         responses=keyset_page("TagList", TagListItemSerializer),
     )
     def get(self, request: Request) -> Response:
@@ -254,7 +259,7 @@ class MyArticleListView(CachedReadMixin, APIView):
 
     @extend_schema(
         operation_id="me_articles_list",
-        parameters=keyset_parameters(MY_ARTICLE_ORDERINGS, "-id"),
+        parameters=keyset_parameters(MY_ARTICLE_PAGES),
         responses=keyset_page("MyArticleList", ArticleListItemSerializer),
     )
     def get(self, request: Request) -> Response:

@@ -1,22 +1,20 @@
 """OpenAPI descriptions of the toolkit's conventions, for ``extend_schema`` on views that use them."""
 
-from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
-from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM
+from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination
 
 
-def keyset_parameters(orderings: Iterable[str], default: str) -> list[OpenApiParameter]:
-    """Return the query parameters of a keyset-paginated list."""
-    choices = list(orderings)
+def keyset_parameters(pages: KeysetPagination) -> list[OpenApiParameter]:
+    """Return the query parameters of a list paginated by ``pages``."""
     return [
         OpenApiParameter(CURSOR_PARAM, OpenApiTypes.STR, description="Opaque cursor from a next or previous link."),
         OpenApiParameter(PAGE_SIZE_PARAM, OpenApiTypes.INT, description="Rows per page, from 1 to the maximum."),
-        OpenApiParameter("ordering", OpenApiTypes.STR, enum=choices, default=default),
+        OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(pages.orderings), default=pages.default),
     ]
 
 
