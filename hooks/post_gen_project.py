@@ -11,8 +11,17 @@ INCLUDE_EXAMPLE_API = "{{ cookiecutter.include_example_api }}" == "True"
 
 # Each option's code lives in these files only, so dropping an option is deleting them.
 OPTION_FILES = {
-    "use_silk": ["settings/tools/silk.py", "core/silk.py", "tests/core/test_silk.py"],
-    "use_debug_toolbar": ["settings/tools/debug_toolbar.py", "tests/core/test_debug_toolbar.py"],
+    "use_silk": [
+        "settings/tools/silk.py",
+        "core/silk.py",
+        "core/management/commands/silk_trim.py",
+        "tests/core/test_silk.py",
+    ],
+    "use_debug_toolbar": [
+        "settings/tools/debug_toolbar.py",
+        "tests/core/test_debug_toolbar.py",
+        "tests/api/test_debug_toolbar_on_api.py",
+    ],
     "include_example_api": [
         "api/models.py",
         "api/admin.py",
@@ -26,6 +35,7 @@ OPTION_FILES = {
         "api/migrations",
         "api/management",
         "tests/api",
+        "tests/browser/test_try_it_out.py",
     ],
 }
 # A secret key from this alphabet needs no quoting in .env, a shell or a Makefile.

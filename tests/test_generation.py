@@ -13,12 +13,13 @@ TOP_LEVEL = {
     "Makefile", "gunicorn.conf.py", ".env.example", ".env", ".gitignore", ".python-version",
 }  # fmt: skip
 OPTION_FILES = {
-    "use_silk": ["settings/tools/silk.py", "core/silk.py", "tests/core/test_silk.py"],
+    "use_silk": ["settings/tools/silk.py", "core/silk.py", "core/management/commands/silk_trim.py",
+                 "tests/core/test_silk.py"],
     "use_debug_toolbar": ["settings/tools/debug_toolbar.py", "tests/core/test_debug_toolbar.py"],
     "include_example_api": ["api/models.py", "api/admin.py", "api/factories.py", "api/demo.py", "api/views.py",
                             "api/selectors.py", "api/services.py", "api/serializers.py", "api/permissions.py",
                             "api/migrations/0001_initial.py", "api/management/commands/seed_demo.py",
-                            "tests/api/test_demo.py", "tests/api/test_reads.py"],
+                            "tests/api/test_demo.py", "tests/api/test_reads.py", "tests/browser/test_try_it_out.py"],
 }  # fmt: skip
 DEPENDENCY_OF = {"use_silk": "django-silk", "use_debug_toolbar": "django-debug-toolbar"}
 LEFTOVER = re.compile(r"\{\{ *cookiecutter\.|\{%|\{\{-|-\}\}")

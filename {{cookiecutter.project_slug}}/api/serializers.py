@@ -48,6 +48,7 @@ class AuthorSerializer(serializers.ModelSerializer[Author]):
     class Meta:
         model = Author
         fields = ["id", "name", "bio"]
+        read_only_fields = fields  # a response shape: every field is always there
 
 
 class TagSerializer(serializers.ModelSerializer[Tag]):
@@ -81,6 +82,7 @@ class ArticleDetailSerializer(serializers.ModelSerializer[Article]):
             "id", "title", "slug", "status", "published_at", "updated_at",
             "body", "author", "tags", "comment_count", "latest_comments",
         ]  # fmt: skip
+        read_only_fields = fields  # a response shape: every field is always there, null or not
 
 
 class ArticleWriteSerializer(serializers.ModelSerializer[Article]):

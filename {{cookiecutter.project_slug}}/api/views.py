@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -45,7 +45,7 @@ from api.serializers import (
 )
 from api.services import article_create, article_delete, article_update, comment_create
 from core.pagination import KeysetPagination
-from core.schema import keyset_page, keyset_parameters
+from core.schema import documented_error, keyset_page, keyset_parameters
 from core.views import CachedReadMixin, PublicReadView
 
 ARTICLE_PAGES = KeysetPagination(ARTICLE_ORDERINGS, default="-published_at")
@@ -56,7 +56,7 @@ MY_ARTICLE_PAGES = KeysetPagination(MY_ARTICLE_ORDERINGS, default="-id")
 PAGE_PARAMS = ("cursor", "ordering", "page_size")
 ARTICLE_MODELS = (Article, Author, Tag, Comment)
 NO_ARTICLE = "No published article has this id."
-NOT_FOUND = OpenApiResponse(description=NO_ARTICLE)
+NOT_FOUND = documented_error(NO_ARTICLE)
 
 
 def _article_or_404(article_id: int) -> Article:
@@ -210,7 +210,7 @@ class AuthorDetailView(CachedReadMixin, PublicReadView):
 
     cache_models = (Author, Article)
 
-    @extend_schema(responses={200: AuthorDetailSerializer, 404: OpenApiResponse(description="No such author.")})
+    @extend_schema(responses={200: AuthorDetailSerializer, 404: documented_error("No author has this id.")})
     def get(self, request: Request, pk: int) -> Response:
         """Return the author with their bio and published article count."""
         author = author_detail(author_id=pk)

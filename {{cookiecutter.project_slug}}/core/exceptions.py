@@ -7,12 +7,14 @@ Every error body has the same shape as DRF's: ``{"detail": <message>, "code": <m
 import logging
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from core.parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +23,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """Return DRF's error response, also for the Django exceptions that mean bad input rather than a bug."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.messages)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()  # a form body over the limit; JSON ones are refused by the parser the same way
     elif isinstance(exc, SuspiciousOperation):
         logger.warning("Suspicious request refused: %s", exc)
         exc = exceptions.ParseError("Bad request.")

@@ -34,7 +34,7 @@ def page_size_from(request: Request) -> int:
     maximum = settings.API_MAX_PAGE_SIZE
     # isascii() keeps out digits int() rejects ("²"); the length cap keeps out ones too long to convert.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and 1 <= int(raw) <= maximum):
-        raise ValidationError({PAGE_SIZE_PARAM: f"Must be a whole number from 1 to {maximum}."})
+        raise ValidationError({PAGE_SIZE_PARAM: [f"Must be a whole number from 1 to {maximum}."]})
     return int(raw)
 
 
@@ -76,7 +76,7 @@ class KeysetPagination:
         """Return ``?ordering=``, the default when absent, or raise a 400 for one not on the list."""
         ordering = request.query_params.get("ordering", self.default)
         if ordering not in self.orderings:
-            raise ValidationError({"ordering": f"Must be one of: {', '.join(self.orderings)}."})
+            raise ValidationError({"ordering": [f"Must be one of: {', '.join(self.orderings)}."]})
         return ordering
 
     def paginate(self, queryset: QuerySet[Any, Any], request: Request, params: Mapping[str, Any]) -> KeysetPage:
@@ -122,7 +122,7 @@ class KeysetPagination:
         """Return (backwards, ordering values) from a cursor, or raise a 400 for one this list did not make."""
         if raw is None:
             return None
-        invalid = ValidationError({CURSOR_PARAM: "Invalid cursor."})
+        invalid = ValidationError({CURSOR_PARAM: ["Invalid cursor."]})
         if len(raw) > MAX_CURSOR_LENGTH:
             raise invalid
         try:

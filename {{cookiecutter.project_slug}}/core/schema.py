@@ -1,12 +1,138 @@
-"""OpenAPI descriptions of the toolkit's conventions, for ``extend_schema`` on views that use them."""
+"""OpenAPI for the project: the schema class that documents every operation's errors, and the toolkit's shapes.
 
+``AutoSchema`` (the ``DEFAULT_SCHEMA_CLASS``) adds to each operation the responses DRF and the toolkit give it
+without the view saying so: errors as ``core.exceptions`` shapes them, and a 304 for cached reads. A view's own
+``@extend_schema(responses=...)`` entry for a status wins over the generic one; ``documented_error`` gives it the
+same ``Error`` body.
+"""
+
+import copy
 from typing import Any
 
+from drf_spectacular import openapi
+from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
 from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination
+from core.views import CachedReadMixin
+
+Schema = dict[str, Any]
+
+GENERIC_DESCRIPTIONS = {
+    304: "Not modified: the ETag sent in If-None-Match is still current. No body.",
+    400: "Invalid query parameters or request body: messages by field, or a detail and code for a malformed body.",
+    401: "No credentials, or credentials that are not valid. The WWW-Authenticate header names the scheme.",
+    403: "The credentials are valid but do not allow this, or a session-authenticated write lacks its CSRF token.",
+    404: "Not found: nothing matches the path's parameters, or no page has this number.",
+    413: "The request body is larger than the limit.",
+    415: "The request body's Content-Type is not one the operation accepts.",
+    429: "Too many requests. Retry-After says how many seconds to wait.",
+}
+GENERIC_HEADERS: dict[int, Schema] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True, "description": "The scheme to use."}},
+    429: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds until a request is allowed."}},
+}
+VALIDATION_ERROR: Schema = {
+    "type": "object",
+    "description": "Messages by field or query parameter name, under non_field_errors for the body as a whole.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "example": {"title": ["This field is required."]},
+}
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The body of every error response but a validation error's."""
+
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+    code = serializers.CharField(help_text="What went wrong, for programs: not_found, throttled, parse_error...")
+
+
+def documented_error(description: str) -> OpenApiResponse:
+    """Return an error response in the ``Error`` shape, for a view's own ``@extend_schema(responses=...)``."""
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, with the error responses each operation can give that its view does not declare."""
+
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
+    ) -> Schema | None:
+        """Return the operation with a response for every status it can give, in status order."""
+        operation: Schema | None = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        responses: Schema = operation["responses"]
+        for status in self._generic_statuses(operation):
+            responses.setdefault(str(status), self._generic_response(status))
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+    def _generic_statuses(self, operation: Schema) -> set[int]:
+        """Return the statuses DRF and the toolkit can answer this operation with, from its parameters and view."""
+        statuses = self._refusals()
+        locations = {parameter["in"] for parameter in operation.get("parameters", [])}
+        has_body = "requestBody" in operation
+        if has_body or "query" in locations:
+            statuses.add(400)
+        if has_body:
+            statuses |= {413, 415}
+        if "path" in locations or self._pages_by_number():
+            statuses.add(404)
+        if self.view.get_throttles():
+            statuses.add(429)
+        if self.method == "GET" and isinstance(self.view, CachedReadMixin):
+            statuses.add(304)
+        return statuses
+
+    def _pages_by_number(self) -> bool:
+        """Return whether the operation is a list in numbered pages, which answers a page past the end with 404."""
+        pagination_class = getattr(self.view, "pagination_class", None)
+        return bool(pagination_class and issubclass(pagination_class, PageNumberPagination) and self._is_list_view())
+
+    def _refusals(self) -> set[int]:
+        """Return 401 and 403 as DRF can refuse this method: credentials, permissions and CSRF."""
+        authenticators = self.view.get_authenticators()
+        permissions = [p for p in self.view.get_permissions() if not isinstance(p, AllowAny)]
+        if not (authenticators or permissions):
+            return set()
+        # DRF refuses a missing or bad login with 401 when the first authenticator names a challenge, else 403.
+        statuses = {401 if self.view.get_authenticate_header(self.view.request) else 403}
+        # IsAuthenticated refuses only anonymous requests, answered above; any other permission may refuse a user.
+        if any(type(p) is not IsAuthenticated for p in permissions) or self._checks_csrf(authenticators):
+            statuses.add(403)
+        return statuses
+
+    def _checks_csrf(self, authenticators: list[BaseAuthentication]) -> bool:
+        """Return whether a session-authenticated request of this method must carry a CSRF token."""
+        return self.method not in SAFE_METHODS and any(isinstance(a, SessionAuthentication) for a in authenticators)
+
+    def _generic_response(self, status: int) -> Schema:
+        """Return the documented response for a status the view does not declare."""
+        response: Schema = {"description": GENERIC_DESCRIPTIONS[status]}
+        if status in GENERIC_HEADERS:
+            response["headers"] = copy.deepcopy(GENERIC_HEADERS[status])
+        if status >= 400:
+            schema = self._error_schema(status)
+            response["content"] = {media_type: {"schema": schema} for media_type in self.map_renderers("media_type")}
+        return response
+
+    def _error_schema(self, status: int) -> Schema:
+        """Return the body schema of an error: ``Error``, or for a 400 either ``ValidationError`` or ``Error``."""
+        error: Schema = self.resolve_serializer(ErrorSerializer, "response").ref
+        if status != 400:
+            return error
+        validation = ResolvedComponent(  # type: ignore[no-untyped-call]  # drf-spectacular leaves it untyped
+            name="ValidationError", type=ResolvedComponent.SCHEMA, object="ValidationError", schema=VALIDATION_ERROR
+        )
+        self.registry.register_on_missing(validation)
+        # A field that fails validation is a 400 in the ValidationError shape; a malformed body is one in Error's.
+        return {"anyOf": [validation.ref, error]}
 
 
 def keyset_parameters(pages: KeysetPagination) -> list[OpenApiParameter]:

@@ -1,12 +1,155 @@
-"""What django-silk records: a sample of /api/ requests, so profiling never touches the rest of the site."""
+"""What django-silk records: a sample of /api/ requests, and never a secret they carry.
 
+Silk itself masks the Authorization and Cookie headers and body fields named like ``SILKY_SENSITIVE_KEYS``, but
+stores query strings, SQL with its parameters, and response headers and bodies as they are. So when Silk starts
+recording a request, ``intercept`` notes the request's secret values: its credentials, its cookies, and the values
+of sensitive fields in its query string and body. Then:
+
+- a query whose SQL holds one of them (the token or session lookup) is not recorded: ``SILKY_IGNORE_QUERIES`` is
+  ``CurrentSecrets()``;
+- every text Silk saves for the request and its response has them masked, and so do ``Set-Cookie`` headers and
+  sensitive fields of JSON response bodies.
+"""
+
+import base64
+import json
 import random
+import re
+from collections.abc import Iterator
+from contextvars import ContextVar
+from functools import cache
+from typing import Any
+from urllib.parse import quote, quote_plus
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import Model
+from django.db.models.signals import pre_save
 from django.http import HttpRequest
+
+MASK = "********************"
+# Shorter values are not secrets worth the name, and masking them would garble every text they appear in.
+MIN_SECRET_LENGTH = 4
+SECRET_RESPONSE_HEADERS = frozenset({"set-cookie"})
+REQUEST_FIELDS = ("path", "query_params", "body", "raw_body", "encoded_headers", "pyprofile")
+
+_secrets: ContextVar[frozenset[str]] = ContextVar("silk_secrets", default=frozenset())
 
 
 def intercept(request: HttpRequest) -> bool:
-    """Return whether Silk should record this request."""
+    """Return whether Silk should record this request; if it should, note the secrets to keep out of the record."""
     # Sampling, not security: random is the right tool here.
-    return request.path.startswith("/api/") and random.random() < getattr(settings, "SILK_SAMPLE_RATE", 0.0)  # noqa: S311
+    record = request.path.startswith("/api/") and random.random() < getattr(settings, "SILK_SAMPLE_RATE", 0.0)  # noqa: S311
+    _secrets.set(request_secrets(request) if record else frozenset())
+    if record:
+        _connect_masking()
+    return record
+
+
+class CurrentSecrets:
+    """The secrets of the request being recorded, as ``SILKY_IGNORE_QUERIES``: a query holding one is skipped."""
+
+    def __iter__(self) -> Iterator[str]:
+        """Return an iterator over the current request's secret values."""
+        return iter(_secrets.get())
+
+
+def request_secrets(request: HttpRequest) -> frozenset[str]:
+    """Return the values in a request that must never be stored: credentials, cookies and sensitive fields."""
+    sensitive = _sensitive_name()
+    authorization = request.headers.get("Authorization", "")
+    values = {authorization, *authorization.split()[1:], *request.COOKIES.values()}
+    values.update(value for name, items in request.GET.lists() if sensitive.search(name) for value in items)
+    values.update(_body_secrets(request))
+    return frozenset(value for value in values if len(value) >= MIN_SECRET_LENGTH)
+
+
+def _body_secrets(request: HttpRequest) -> set[str]:
+    """Return the values of sensitive fields in a JSON or form body."""
+    sensitive = _sensitive_name()
+    content_type = request.content_type or ""
+    try:
+        if content_type == "application/json" or content_type.endswith("+json"):
+            return set(_sensitive_values(json.loads(request.body or b"null"), sensitive))
+        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return {value for name, items in request.POST.lists() if sensitive.search(name) for value in items}
+    except (ValueError, RequestDataTooBig):
+        pass  # Silk records no body it cannot read either
+    return set()
+
+
+def _sensitive_values(data: Any, sensitive: re.Pattern[str]) -> Iterator[str]:
+    """Yield the values under sensitive keys anywhere in parsed JSON."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if sensitive.search(str(key)) and not isinstance(value, dict | list):
+                yield str(value)
+            else:
+                yield from _sensitive_values(value, sensitive)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _sensitive_values(item, sensitive)
+
+
+@cache
+def _sensitive_name() -> re.Pattern[str]:
+    """Return the pattern of sensitive field names: any name containing one of ``SILKY_SENSITIVE_KEYS``."""
+    keys = sorted(getattr(settings, "SILKY_SENSITIVE_KEYS", ()))
+    # With no keys, a pattern that matches nothing (an empty one would match every name).
+    return re.compile("|".join(re.escape(key) for key in keys) or "(?!)", re.IGNORECASE)
+
+
+def mask(text: str, secrets: frozenset[str]) -> str:
+    """Return the text with every secret masked, as written plainly, JSON-escaped or URL-encoded."""
+    for secret in secrets:
+        for form in {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, MASK)
+    return text
+
+
+def _mask_json_fields(text: str) -> str:
+    """Return JSON text with the values of its sensitive fields masked; other text unchanged."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    secrets = frozenset(_sensitive_values(data, _sensitive_name()))
+    return mask(text, frozenset(secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH))
+
+
+def _mask_request(sender: type[Model], instance: Any, **kwargs: Any) -> None:
+    """Mask the current request's secrets in every text of a Silk request record before it is saved."""
+    secrets = _secrets.get()
+    instance.query_params = _mask_json_fields(instance.query_params or "")
+    for field in REQUEST_FIELDS:
+        value = getattr(instance, field)
+        if isinstance(value, str):
+            setattr(instance, field, mask(value, secrets))
+
+
+def _mask_response(sender: type[Model], instance: Any, **kwargs: Any) -> None:
+    """Mask secrets, cookies being set and sensitive JSON fields in a Silk response record before it is saved."""
+    secrets = _secrets.get()
+    headers = json.loads(instance.encoded_headers or "{}")
+    for name in headers:
+        if name.lower() in SECRET_RESPONSE_HEADERS:
+            headers[name] = MASK
+    instance.encoded_headers = mask(json.dumps(headers), secrets)
+    instance.body = mask(_mask_json_fields(instance.body or ""), secrets)
+    if instance.raw_body:
+        try:
+            raw = base64.b64decode(instance.raw_body).decode()
+        except UnicodeDecodeError:
+            return  # a binary or compressed body: no text to mask
+        masked = mask(_mask_json_fields(raw), secrets)
+        instance.raw_body = base64.b64encode(masked.encode()).decode("ascii")
+
+
+@cache
+def _connect_masking() -> None:
+    """Mask Silk's request and response records before they are saved; connected once, on the first recording."""
+    # Imported here: Silk's models load after the settings that name this module.
+    from silk.models import Request, Response
+
+    pre_save.connect(_mask_request, sender=Request, dispatch_uid="core.silk.mask_request")
+    pre_save.connect(_mask_response, sender=Response, dispatch_uid="core.silk.mask_response")

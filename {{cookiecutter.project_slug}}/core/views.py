@@ -1,7 +1,9 @@
 """Slim base views for hot reads: public reads without DRF's per-request work, and cached rendered bytes.
 
 ``PublicReadView`` answers safe methods with no authentication, permission or throttle work and without content
-negotiation; other methods on the same URL (a ``post`` beside a ``get``) keep the project's defaults.
+negotiation; other methods on the same URL (a ``post`` beside a ``get``) keep the project's defaults. With
+``settings.API_BROWSABLE`` (local development), a browser asking for HTML gets DRF's browsable API instead, built
+afresh and never cached, so the debug toolbar shows the view's real queries.
 ``CachedReadMixin`` serves GET and HEAD from the cache: naming the models a view reads is all it takes::
 
     class ArticleListView(CachedReadMixin, PublicReadView):
@@ -17,9 +19,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -60,6 +62,17 @@ class PublicReadView(APIView):
     renderer_classes = [ORJSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
 
+    def get_renderers(self) -> list[BaseRenderer]:
+        """Return the JSON renderer, and the browsable API's when a browser asks for it."""
+        renderers = super().get_renderers()
+        return [*renderers, BrowsableAPIRenderer()] if wants_browsable_api(self.request) else renderers
+
+    def get_content_negotiator(self) -> BaseContentNegotiation:
+        """Return JSON-only negotiation, or DRF's own when a browser asks for the browsable API."""
+        if wants_browsable_api(self.request):
+            return DefaultContentNegotiation()
+        return super().get_content_negotiator()
+
     def get_authenticators(self) -> list[BaseAuthentication]:
         """Return no authenticators for reads, the configured ones for writes."""
         return [] if self._is_read() else super().get_authenticators()
@@ -77,6 +90,11 @@ class PublicReadView(APIView):
     def get_throttles(self) -> list[BaseThrottle]:
         """Return no throttles for reads, the configured ones for writes."""
         return [] if self._is_read() else super().get_throttles()
+
+
+def wants_browsable_api(request: HttpRequest | None) -> bool:
+    """Return whether the browsable API is on (settings.API_BROWSABLE) and the request asks for HTML."""
+    return settings.API_BROWSABLE and request is not None and "text/html" in request.headers.get("Accept", "")
 
 
 class _Miss:
@@ -132,7 +150,7 @@ class CachedReadMixin(APIView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Return the cached response for a public read, else build it through DRF and cache it."""
         try:
-            if request.method in CACHEABLE_METHODS and not self.cache_per_user:
+            if request.method in CACHEABLE_METHODS and not self.cache_per_user and not wants_browsable_api(request):
                 hit = self._lookup(request, kwargs, scope="public")
                 if hit is not None:
                     return hit
@@ -144,7 +162,7 @@ class CachedReadMixin(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         """Run DRF's checks; for a user-scoped read, then answer from the cache when it can."""
         super().initial(request, *args, **kwargs)
-        if self.cache_per_user and request.method in CACHEABLE_METHODS:
+        if self.cache_per_user and request.method in CACHEABLE_METHODS and not wants_browsable_api(request):
             hit = self._lookup(request, kwargs, scope=f"user:{request.user.pk}")
             if hit is not None:
                 raise _CachedResponseReady(hit)

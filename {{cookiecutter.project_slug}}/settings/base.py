@@ -40,14 +40,18 @@ INSTALLED_APPS = [
     "api",
 ]
 
+# Server-Timing's middleware goes after the developer tools (settings/tools/ puts them right after
+# SecurityMiddleware), so it times the project's own work, not the profilers'; its view marker goes last.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.timing.ServerTimingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.timing.ViewTimingMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"
@@ -178,10 +182,13 @@ REST_FRAMEWORK: dict[str, Any] = {
     },
     # Behind N proxies the client address is the Nth from the right of X-Forwarded-For.
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0) or None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error responses each operation can give (see core/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Whether a browser asking for HTML gets DRF's browsable API from the slim views too (uncached); local turns it on.
+API_BROWSABLE = False
 # Hard upper bound for ?page_size=; larger values get a 400, not a silently smaller page.
 API_MAX_PAGE_SIZE = env.int("DJANGO_API_MAX_PAGE_SIZE", default=100)
 
@@ -198,6 +205,11 @@ API_CACHE_LOCK_WAIT = env.float("DJANGO_API_CACHE_LOCK_WAIT", default=2.0)
 API_CACHE_MAX_AGE = env.int("DJANGO_API_CACHE_MAX_AGE", default=0)
 API_CACHE_S_MAXAGE = env.int("DJANGO_API_CACHE_S_MAXAGE", default=10)
 API_CACHE_STALE_WHILE_REVALIDATE = env.int("DJANGO_API_CACHE_STALE_WHILE_REVALIDATE", default=30)
+
+# Server-Timing header (core.timing): "on" for every response, "staff" for signed-in staff only, or "off" (then the
+# middleware drops out and costs nothing). A sample rate below 1 times only that share of requests.
+SERVER_TIMING = env.str("DJANGO_SERVER_TIMING", default="off")
+SERVER_TIMING_SAMPLE_RATE = env.float("DJANGO_SERVER_TIMING_SAMPLE_RATE", default=1.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "{{ cookiecutter.project_name }}",

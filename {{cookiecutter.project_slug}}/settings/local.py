@@ -8,6 +8,7 @@ SECRET_KEY = SECRET_KEY or "django-insecure-local-development-only"
 # The debug toolbar shows only to these addresses.
 INTERNAL_IPS = env.list("DJANGO_INTERNAL_IPS", default=["127.0.0.1", "::1"])
 
+API_BROWSABLE = True
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_RENDERER_CLASSES": [
@@ -15,5 +16,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
 }
+
+# Every response says where its time went (core.timing); DJANGO_SERVER_TIMING=off turns it off.
+SERVER_TIMING = env.str("DJANGO_SERVER_TIMING", default="on")
 
 install_tools(globals(), "local")

@@ -4,6 +4,7 @@ Start-up stops with a one-line reason when a required variable is missing.
 """
 
 from .base import *
+from .base import MIDDLEWARE as BASE_MIDDLEWARE
 from .tools import install_tools
 
 REQUIRED = ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
@@ -27,8 +28,13 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Hashed, compressed static files (the OpenAPI docs' assets among them), served by WhiteNoise after collectstatic;
 # locally, runserver serves them itself.
-# WhiteNoise goes right after SecurityMiddleware (base lists that first), as its documentation asks.
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
+# WhiteNoise goes right after SecurityMiddleware, as its documentation asks.
+_after_security = BASE_MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE = [
+    *BASE_MIDDLEWARE[:_after_security],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *BASE_MIDDLEWARE[_after_security:],
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

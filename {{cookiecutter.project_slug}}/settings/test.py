@@ -19,4 +19,7 @@ if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
 else:
     CACHES["default"]["KEY_PREFIX"] = "test:{{ cookiecutter.project_slug }}"
 
+# The header is on in tests, so the suite runs every request through the timing middleware.
+SERVER_TIMING = "on"
+
 install_tools(globals(), "test")

@@ -30,8 +30,8 @@ class Tool:
     settings: Callable[[str], Mapping[str, Any]]
     default_in: frozenset[str]
     allowed_in: frozenset[str]
-    # How the landing page describes the tool's page at url_prefix, or None for a tool without a page of its own.
-    page_description: str | None = None
+    # The page the landing page links for the tool, as (URL, description), or None.
+    page: tuple[str, str] | None = None
 
 
 def available_tools() -> dict[str, Tool]:
@@ -62,8 +62,6 @@ def install_tools(namespace: dict[str, Any], environment: str) -> None:
     namespace["MIDDLEWARE"] = middleware
     namespace["INSTALLED_APPS"] = [*namespace["INSTALLED_APPS"], *(tool.app for tool in tools)]
     namespace["TOOL_URLS"] = [(tool.url_prefix, tool.urlconf) for tool in tools]
-    namespace["TOOL_PAGES"] = [
-        (tool.name, (f"/{tool.url_prefix}", tool.page_description)) for tool in tools if tool.page_description
-    ]
+    namespace["TOOL_PAGES"] = [(tool.name, tool.page) for tool in tools if tool.page]
     for tool in tools:
         namespace.update(tool.settings(environment))

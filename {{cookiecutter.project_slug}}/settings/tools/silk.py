@@ -5,7 +5,7 @@ from typing import Any
 
 import environ
 
-from core.silk import intercept
+from core.silk import CurrentSecrets, intercept
 
 from . import Tool
 
@@ -20,11 +20,14 @@ def silk_settings(environment: str) -> Mapping[str, Any]:
     return {
         "SILK_SAMPLE_RATE": env.float("DJANGO_SILK_SAMPLE_RATE", default=DEFAULT_SAMPLE_RATE[environment]),
         "SILKY_INTERCEPT_FUNC": intercept,
+        # A query holding a secret of the recorded request (its token or session lookup) is left out.
+        "SILKY_IGNORE_QUERIES": CurrentSecrets(),
         "SILKY_AUTHENTICATION": True,
         "SILKY_AUTHORISATION": True,
         "SILKY_PYTHON_PROFILER": env.bool("DJANGO_SILK_PYTHON_PROFILER", default=False),
         "SILKY_META": False,
-        # Silk trims the oldest records on 10% of requests once it holds more than the cap.
+        # Silk trims the oldest records on 10% of requests once it holds more than the cap;
+        # `manage.py silk_request_garbage_collect --max-requests N` trims them at once.
         "SILKY_MAX_RECORDED_REQUESTS": env.int("DJANGO_SILK_MAX_RECORDED_REQUESTS", default=10_000),
         "SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT": 10,
         "SILKY_MAX_REQUEST_BODY_SIZE": 64 * 1024,
@@ -54,5 +57,5 @@ TOOL = Tool(
     settings=silk_settings,
     default_in=frozenset({"local", "test"}),
     allowed_in=frozenset({"local", "test", "production"}),
-    page_description="django-silk: recorded /api/ requests, their SQL and timings (staff only)",
+    page=("/silk/", "django-silk: recorded /api/ requests, their SQL, timings and profiles (staff only)"),
 )

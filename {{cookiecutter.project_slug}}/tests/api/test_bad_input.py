@@ -47,7 +47,7 @@ def test_a_cursor_with_a_nul_byte_is_a_400(api_client: APIClient) -> None:
     response = api_client.get("/api/articles/", {"ordering": "title", "cursor": cursor})
 
     assert response.status_code == 400
-    assert response.json() == {"cursor": "Invalid cursor."}
+    assert response.json() == {"cursor": ["Invalid cursor."]}
 
 
 @pytest.mark.parametrize(
@@ -76,6 +76,15 @@ def test_a_body_over_the_size_limit_is_a_413(writer_client: APIClient, writer_au
     body = b'{"title": "x", "body": "' + b"x" * 1_100_000 + b'"}'
 
     response = writer_client.generic("POST", "/api/articles/", body.decode(), content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_a_form_body_over_the_size_limit_is_a_413_too(writer_client: APIClient, writer_author: Author) -> None:
+    body = "title=x&body=" + "x" * 1_100_000
+
+    response = writer_client.generic("POST", "/api/articles/", body, content_type="application/x-www-form-urlencoded")
 
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"

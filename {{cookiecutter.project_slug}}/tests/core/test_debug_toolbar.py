@@ -1,6 +1,8 @@
-"""The debug toolbar exists in local development only: never in test or production URLs and middleware."""
+"""The debug toolbar exists in local development only, for INTERNAL_IPS: never in test or production settings."""
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -52,3 +54,45 @@ def test_debug_toolbar_is_wired_in_local() -> None:
     assert "debug_toolbar" in local["apps"]
     assert "debug_toolbar.middleware.DebugToolbarMiddleware" in local["middleware"]
     assert "__debug__/" in local["urls"]
+
+
+def run_in_local(script: str, tmp_path: Path) -> Any:
+    """Run a script under the local settings on a fresh SQLite file; return the JSON it prints last."""
+    database = f"sqlite:///{tmp_path / 'local.sqlite3'}"
+    prelude = "from django.core.management import call_command; call_command('migrate', verbosity=0); "
+    result = manage("shell", "-c", prelude + script, settings="settings.local", DATABASE_URL=database)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+ADMIN_PAGE_BY_ADDRESS = """
+import json
+from django.test import Client
+seen = {}
+for address in ("127.0.0.1", "203.0.113.9"):
+    client = Client(REMOTE_ADDR=address, headers={"host": "localhost"})
+    page = client.get("/admin/login/", headers={"accept": "text/html"})
+    seen[address] = [page.status_code, 'id="djDebug"' in page.content.decode()]
+print(json.dumps(seen))
+"""
+
+
+def test_debug_toolbar_shows_on_local_pages_only_for_internal_ips(tmp_path: Path) -> None:
+    shown = run_in_local(ADMIN_PAGE_BY_ADDRESS, tmp_path)
+
+    assert shown == {"127.0.0.1": [200, True], "203.0.113.9": [200, False]}
+
+
+LANDING_PAGE = """
+import json
+from django.test import Client
+page = Client(REMOTE_ADDR="127.0.0.1", headers={"host": "localhost"}).get("/", headers={"accept": "text/html"})
+print(json.dumps(page.content.decode()))
+"""
+
+
+def test_landing_page_in_local_links_the_toolbar_and_shows_it(tmp_path: Path) -> None:
+    html = str(run_in_local(LANDING_PAGE, tmp_path))
+
+    assert 'href="/admin/">debug_toolbar</a>' in html
+    assert 'id="djDebug"' in html

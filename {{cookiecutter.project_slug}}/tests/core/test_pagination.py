@@ -30,7 +30,7 @@ def test_pagination_refuses_a_bad_page_size_with_400(api_client: APIClient, page
     response = api_client.get("/numbers/", {"page_size": page_size})
 
     assert response.status_code == 400
-    assert response.json() == {"page_size": "Must be a whole number from 1 to 100."}
+    assert response.json() == {"page_size": ["Must be a whole number from 1 to 100."]}
 
 
 def test_pagination_returns_json_404_for_a_page_past_the_end(api_client: APIClient) -> None:

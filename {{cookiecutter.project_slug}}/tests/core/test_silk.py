@@ -1,11 +1,25 @@
-"""Silk's pages are for staff only, and it records only /api/ requests."""
+"""Silk's pages are for staff only; it records a sample of /api/ requests, capped, and none of their secrets."""
+
+import base64
+import contextlib
+import io
+import json
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings
+from rest_framework.authtoken.models import Token
+from silk.config import SilkyConfig
+from silk.models import Request as SilkRequest
+from silk.models import Response as SilkResponse
+from silk.models import SQLQuery
 
-from core.silk import intercept
+from core.silk import MASK, intercept
+from tests.core.test_settings import PRODUCTION_SECRETS, manage
+from tests.core.urls import ISSUED_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -40,3 +54,106 @@ def test_silk_records_nothing_at_a_zero_sample_rate(settings: Settings) -> None:
     settings.SILK_SAMPLE_RATE = 0.0
 
     assert not any(intercept(RequestFactory().get("/api/schema/")) for _ in range(100))
+
+
+TOKEN_KEY = "0123456789abcdef0123456789abcdef01234567"
+PASSWORD = "correct-horse-battery-staple-42"
+QUERY_TOKEN = "query-string-token-5f2b9c0e"
+
+
+def silk_texts() -> list[str]:
+    """Return every value of every row of every Silk table as text, base64 values decoded as well."""
+    texts = []
+    for model in apps.get_app_config("silk").get_models():
+        for row in model._default_manager.values_list():
+            for value in row:
+                text = str(value)
+                texts.append(text)
+                with contextlib.suppress(ValueError):
+                    texts.append(base64.b64decode(text, validate=True).decode("utf-8", errors="replace"))
+    return texts
+
+
+def test_silk_records_no_token_password_cookie_or_query_string_secret(
+    client: Client, settings: Settings, user: User
+) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    Token.objects.create(user=user, key=TOKEN_KEY)
+    client.force_login(user)
+    session = client.cookies["sessionid"].value
+    headers = {"authorization": f"Token {TOKEN_KEY}"}
+
+    client.get(f"/api/schema/?token={QUERY_TOKEN}&format=json")  # signed in by the session cookie
+    client.post(
+        f"/api/schema/?access_token={QUERY_TOKEN}",
+        {"username": user.username, "password": PASSWORD, "nested": {"api_key": QUERY_TOKEN}},
+        content_type="application/json",
+        headers=headers,
+    )
+
+    assert SilkRequest.objects.count() == 2
+    # The user lookup is recorded; the session and token lookups, which hold secrets, are not.
+    assert SQLQuery.objects.filter(query__contains="auth_user").exists()
+    texts = silk_texts()
+    for secret in (TOKEN_KEY, PASSWORD, QUERY_TOKEN, session):
+        assert not [text for text in texts if secret in text], f"{secret} is stored by Silk"
+    assert any(MASK in text for text in texts)
+
+
+@pytest.mark.urls("tests.core.urls")
+def test_silk_masks_cookies_and_tokens_a_response_gives_out(client: Client, settings: Settings) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+
+    client.post("/api/sign-in/")
+
+    assert SilkResponse.objects.count() == 1
+    assert not [text for text in silk_texts() if ISSUED_SECRET in text]
+    assert json.loads(SilkResponse.objects.get().body)["user"] == "someone"
+
+
+def test_silk_keeps_at_most_the_configured_number_of_requests(
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    config = SilkyConfig()
+    monkeypatch.setitem(config.attrs, "SILKY_MAX_RECORDED_REQUESTS", 5)
+    monkeypatch.setitem(config.attrs, "SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT", 100)
+
+    for number in range(12):
+        client.get(f"/api/unknown-{number}/")
+
+    assert 1 <= SilkRequest.objects.count() <= 5
+    assert SilkRequest.objects.filter(path="/api/unknown-11/").exists()
+
+
+def test_silk_trim_command_keeps_only_the_newest_requests(client: Client, settings: Settings) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    for number in range(6):
+        client.get(f"/api/unknown-{number}/")
+
+    call_command("silk_trim", keep=2, stdout=io.StringIO())
+
+    assert set(SilkRequest.objects.values_list("path", flat=True)) == {"/api/unknown-4/", "/api/unknown-5/"}
+
+
+SHOW_SILK = (
+    "import json; from django.conf import settings; "
+    "print(json.dumps(['silk' in settings.INSTALLED_APPS, getattr(settings, 'SILK_SAMPLE_RATE', None)]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, [False, None]),
+        ({"DJANGO_TOOLS": "silk"}, [True, 0.01]),
+        ({"DJANGO_TOOLS": "silk", "DJANGO_SILK_SAMPLE_RATE": "0.05"}, [True, 0.05]),
+    ],
+)
+def test_silk_in_production_is_off_unless_enabled_and_then_samples(
+    variables: dict[str, str], expected: list[object]
+) -> None:
+    result = manage("shell", "-c", SHOW_SILK, settings="settings.production", **PRODUCTION_SECRETS, **variables)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected

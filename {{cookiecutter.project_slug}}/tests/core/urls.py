@@ -4,8 +4,9 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -18,6 +19,7 @@ from core.views import CachedReadMixin, PublicReadView
 
 # The toolkit's tests cache reads of these models, so their changes must rebuild those reads.
 track_models(Group, Permission)
+ISSUED_SECRET = "issued-secret-9d4c2a7b51e0"
 GROUP_PAGES = KeysetPagination({"name": ("name", "id"), "-id": ("-id",)}, default="name")
 
 
@@ -84,6 +86,33 @@ class GroupDetailView(CachedReadMixin, PublicReadView):
         return Response(group)
 
 
+class GroupSerializer(serializers.ModelSerializer[Group]):
+    """A group with its permission codenames, through DRF's ModelSerializer."""
+
+    permissions = serializers.SlugRelatedField[Permission](slug_field="codename", many=True, read_only=True)
+
+    class Meta:
+        model = Group
+        fields = ["id", "name", "permissions"]
+
+
+class GroupSerializedListView(APIView):
+    """Every group, serialized by a ModelSerializer and rendered by DRF: nothing cached."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        """Return every group with its permissions."""
+        return Response(GroupSerializer(Group.objects.prefetch_related("permissions"), many=True).data)
+
+
+def issue_token(request: HttpRequest) -> JsonResponse:
+    """Answer as a sign-in endpoint would: a session cookie set and a token in the body."""
+    response = JsonResponse({"token": ISSUED_SECRET, "user": "someone"})
+    response.set_cookie("sessionid", ISSUED_SECRET)
+    return response
+
+
 def crash(request: HttpRequest, *args: Any) -> HttpResponse:
     """Raise an unexpected error."""
     raise RuntimeError("boom")
@@ -94,8 +123,10 @@ urlpatterns: list[URLPattern] = [
     path("numbers/", NumbersView.as_view()),
     path("django-validation-error/", DjangoValidationErrorView.as_view()),
     path("crash/", crash),
+    path("api/sign-in/", issue_token),
     path("groups/", GroupListView.as_view()),
     path("groups/<int:pk>/", GroupDetailView.as_view()),
+    path("groups/serialized/", GroupSerializedListView.as_view()),
 ]
 handler500 = "core.exceptions.server_error"
 handler404 = "core.exceptions.page_not_found"

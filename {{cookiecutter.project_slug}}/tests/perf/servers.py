@@ -1,0 +1,67 @@
+"""Servers for benchmarks: the project's own gunicorn configuration on loopback, with the production settings."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+STARTUP_SECONDS = 60
+
+
+def production_env(**variables: str) -> dict[str, str]:
+    """Return the environment of a production-settings process on loopback (DATABASE_URL, REDIS_URL and .env apply)."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "GUNICORN_"))}
+    return environment | {
+        "DJANGO_SETTINGS_MODULE": "settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        # .env may name the database and the cache; the values set here win over it.
+        "DJANGO_READ_DOT_ENV_FILE": "true",
+        **variables,
+    }
+
+
+def manage(*args: str, env: Mapping[str, str]) -> None:
+    """Run a management command in a process of its own; raise if it fails."""
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=dict(env), check=True)
+
+
+@contextmanager
+def gunicorn(port: int, *, workers: int, env: Mapping[str, str]) -> Iterator[str]:
+    """Serve the project with gunicorn.conf.py on 127.0.0.1:port; yield its base URL, stop it afterwards."""
+    variables = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
+    variables["GUNICORN_LOG_LEVEL"] = "warning"
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    process = subprocess.Popen(command, cwd=PROJECT, env=variables)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/health/", process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Return once the server answers at url; raise if it exits or takes too long."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - a loopback URL of our own
+                return
+        except urllib.error.HTTPError:
+            return  # it answers, if unhappily: good enough to load it
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"no answer from {url} within {STARTUP_SECONDS} s")
