@@ -94,7 +94,10 @@ def _table(runs: dict[str, list[LoadResult]]) -> str:
     lines = ["| stage | req/s (median; rounds) | p50 | p99 | vs off (median of rounds) |", "|---|---|---|---|---|"]
     for stage, results in runs.items():
         rates = [run.requests_per_second for run in results]
-        ratios = [run.requests_per_second / base.requests_per_second for run, base in zip(results, runs[BASELINE], strict=True)]
+        ratios = [
+            run.requests_per_second / base.requests_per_second
+            for run, base in zip(results, runs[BASELINE], strict=True)
+        ]
         rounds = " / ".join(f"{rate:,.0f}" for rate in rates)
         p50 = statistics.median(run.p50_ms for run in results)
         p99 = statistics.median(run.p99_ms for run in results)
