@@ -1,6 +1,7 @@
 """Server-Timing: where each request's time went, in a header every browser's developer tools show.
 
-The parts are ``db`` (queries, through ``connection.execute_wrapper``), ``cache`` (calls to the cache backends),
+The parts are ``db`` (queries, through the connection's execute wrappers, the hook behind Django's
+``connection.execute_wrapper()``), ``cache`` (calls to the cache backends),
 ``serialize`` (DRF serializers' ``.data``), ``render`` (response rendering), ``view`` (URL routing and the view's
 own code) and ``other`` (middleware). Each moment counts once, under the innermost part running: a query that a
 serializer triggers is ``db``, not ``serialize``. So the parts add up to ``total``.
@@ -31,6 +32,12 @@ from rest_framework import serializers
 
 MODES = ("on", "staff", "off")
 PARTS = ("db", "cache", "serialize", "render", "view", "other")
+# One format for the whole header: %-formatting is the cheapest way to build it on every response. No commas in the
+# descriptions: simple parsers split the header on them.
+HEADER = (
+    'db;dur=%.3f;desc="%d %s", cache;dur=%.3f;desc="%d %s: %d %s / %d %s", serialize;dur=%.3f, render;dur=%.3f, '
+    'view;dur=%.3f;desc="routing and view code", other;dur=%.3f;desc="middleware", total;dur=%.3f'
+)
 # The cache methods a request may spend time in; the rest of a backend's API is built on these.
 CACHE_METHODS = (
     "get",
@@ -77,23 +84,25 @@ class Timings:
     def header(self) -> str:
         """Return the Server-Timing header value, in milliseconds; the parts add up to the total."""
         self.leave()  # the outermost part, "other"
-        spent, counts = self.spent, self.counts
-        # One f-string, the cheapest way to build it. No commas inside the descriptions: simple parsers split the
-        # header on them.
-        return (
-            f'db;dur={spent["db"] * 1000:.3f};desc="{_plural(counts["db"], "query", "queries")}", '
-            f'cache;dur={spent["cache"] * 1000:.3f};desc="{_plural(counts["cache"], "call", "calls")}: '
-            f'{_plural(self.cache_hits, "hit", "hits")} / {_plural(self.cache_misses, "miss", "misses")}", '
-            f"serialize;dur={spent['serialize'] * 1000:.3f}, render;dur={spent['render'] * 1000:.3f}, "
-            f'view;dur={spent["view"] * 1000:.3f};desc="routing and view code", '
-            f'other;dur={spent["other"] * 1000:.3f};desc="middleware", '
-            f"total;dur={(self.mark - self.started) * 1000:.3f}"
+        spent, queries, calls = self.spent, self.counts["db"], self.counts["cache"]
+        hits, misses = self.cache_hits, self.cache_misses
+        return HEADER % (
+            spent["db"] * 1000,
+            queries,
+            "query" if queries == 1 else "queries",
+            spent["cache"] * 1000,
+            calls,
+            "call" if calls == 1 else "calls",
+            hits,
+            "hit" if hits == 1 else "hits",
+            misses,
+            "miss" if misses == 1 else "misses",
+            spent["serialize"] * 1000,
+            spent["render"] * 1000,
+            spent["view"] * 1000,
+            spent["other"] * 1000,
+            (self.mark - self.started) * 1000,
         )
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    """Return the count with its noun, singular or plural."""
-    return f"{count} {one if count == 1 else many}"
 
 
 _current: ContextVar[Timings | None] = ContextVar("server_timing", default=None)
@@ -272,7 +281,9 @@ def _count_hits(timings: Timings, name: str, args: tuple[Any, ...], kwargs: dict
     elif name == "has_key":
         hit = bool(result)
     elif name == "get_many":
-        asked = len(args[0]) if args else len(kwargs.get("keys", ()))
+        keys = args[0] if args else kwargs.get("keys", ())
+        # Keys given as an iterator are spent by now: count what came back.
+        asked = len(keys) if hasattr(keys, "__len__") else len(result)
         timings.cache_hits += len(result)
         timings.cache_misses += asked - len(result)
         return

@@ -6,13 +6,14 @@ downloads one. Without Chromium the tests skip, unless ``REQUIRE_BROWSER=1`` mak
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test.utils import modify_settings
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django import DjangoDbBlocker
 from pytest_django.live_server_helper import LiveServer
 
@@ -76,29 +77,34 @@ def visit(browser: Browser, server: str) -> Iterator[Visit]:
         yield blank
 
 
+@contextmanager
+def opened_docs(
+    visit: Visit, blocker: DjangoDbBlocker, open_page: Callable[[Page, dict[str, Any]], None], document: dict[str, Any]
+) -> Iterator[Visit]:
+    """Yield the visit once its docs page has rendered the document and gone quiet."""
+    # Opened before any test's database fixture, yet the live server checks its connections on each request.
+    with blocker.unblock():
+        open_page(visit.page, document)
+        visit.wait_for_quiet_network()
+    yield visit
+
+
 @pytest.fixture(scope="module")
 def swagger_ui(
     browser: Browser, server: str, document: dict[str, Any], django_db_blocker: DjangoDbBlocker
 ) -> Iterator[Visit]:
-    """Return Swagger UI once it has rendered the document and gone quiet, opened once for the module's tests."""
-    with confined_visit(browser, server) as visit:
-        # Opened before any test's database fixture, yet the live server checks its connections on each request.
-        with django_db_blocker.unblock():
-            open_swagger_ui(visit.page, document)
-            visit.wait_for_quiet_network()
-        visit.screenshot("swagger-ui")
-        yield visit
+    """Return Swagger UI with the document rendered, opened once for the module's tests."""
+    with confined_visit(browser, server) as blank, opened_docs(blank, django_db_blocker, open_swagger_ui, document):
+        blank.screenshot("swagger-ui")
+        yield blank
 
 
 @pytest.fixture(scope="module")
 def redoc(
     browser: Browser, server: str, document: dict[str, Any], django_db_blocker: DjangoDbBlocker
 ) -> Iterator[Visit]:
-    """Return Redoc once it has rendered the document and gone quiet, opened once for the module's tests."""
-    with confined_visit(browser, server) as visit:
-        with django_db_blocker.unblock():
-            open_redoc(visit.page, document)
-            visit.wait_for_quiet_network()
+    """Return Redoc with the document rendered, opened once for the module's tests."""
+    with confined_visit(browser, server) as blank, opened_docs(blank, django_db_blocker, open_redoc, document):
         # Only the viewport: Redoc lays every operation out on one page, many screens long.
-        visit.screenshot("redoc", full_page=False)
-        yield visit
+        blank.screenshot("redoc", full_page=False)
+        yield blank

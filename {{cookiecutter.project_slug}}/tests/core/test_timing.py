@@ -161,3 +161,11 @@ def test_production_adds_server_timing_only_when_a_setting_turns_it_on(variable:
     assert result.returncode == 0, result.stderr
     header = result.stdout.strip().splitlines()[-1]
     assert (header.startswith("db;dur=")) is shown, header
+
+
+def test_server_timing_counts_a_get_many_of_an_iterator_of_keys_without_failing() -> None:
+    timings = Timings()
+
+    timing._count_hits(timings, "get_many", (iter(["a", "b"]),), {}, {"a": 1})
+
+    assert (timings.cache_hits, timings.cache_misses) == (1, 0)
