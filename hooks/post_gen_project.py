@@ -36,6 +36,10 @@ OPTION_FILES = {
         "api/management",
         "tests/api",
         "tests/browser/test_try_it_out.py",
+        "tests/perf/stages.py",
+        "tests/perf/urls.py",
+        "tests/perf/test_stages.py",
+        "settings/bench.py",
     ],
 }
 # A secret key from this alphabet needs no quoting in .env, a shell or a Makefile.

@@ -1,0 +1,15 @@
+"""The project's URLs plus the benchmark's stages under /bench/; only ``settings.bench`` uses this URLconf."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from core.urls import urlpatterns as project_urlpatterns
+from tests.perf import stages
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("bench/naive/", stages.NaiveListView.as_view()),
+    path("bench/optimized/", stages.OptimizedListView.as_view()),
+    path("bench/values/", stages.UncachedListView.as_view()),
+    path("bench/cold/", stages.ColdListView.as_view()),
+    path("bench/raw/", stages.raw_page),
+    *project_urlpatterns,
+]
