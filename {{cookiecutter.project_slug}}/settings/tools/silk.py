@@ -27,7 +27,7 @@ def silk_settings(environment: str) -> Mapping[str, Any]:
         "SILKY_PYTHON_PROFILER": env.bool("DJANGO_SILK_PYTHON_PROFILER", default=False),
         "SILKY_META": False,
         # Silk trims the oldest records on 10% of requests once it holds more than the cap;
-        # `manage.py silk_request_garbage_collect --max-requests N` trims them at once.
+        # `manage.py silk_trim --keep N` keeps exactly the newest N at once.
         "SILKY_MAX_RECORDED_REQUESTS": env.int("DJANGO_SILK_MAX_RECORDED_REQUESTS", default=10_000),
         "SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT": 10,
         "SILKY_MAX_REQUEST_BODY_SIZE": 64 * 1024,
