@@ -39,6 +39,8 @@ OPTION_FILES = {
         "tests/perf/stages.py",
         "tests/perf/urls.py",
         "tests/perf/test_stages.py",
+        "tests/perf/wsgi.py",
+        "tests/perf/bench.py",
         "settings/bench.py",
     ],
 }

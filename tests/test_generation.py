@@ -20,7 +20,8 @@ OPTION_FILES = {
                             "api/selectors.py", "api/services.py", "api/serializers.py", "api/permissions.py",
                             "api/migrations/0001_initial.py", "api/management/commands/seed_demo.py",
                             "tests/api/test_demo.py", "tests/api/test_reads.py", "tests/browser/test_try_it_out.py",
-                            "tests/perf/stages.py", "tests/perf/test_stages.py", "settings/bench.py"],
+                            "tests/perf/stages.py", "tests/perf/test_stages.py", "tests/perf/bench.py",
+                            "settings/bench.py"],
 }  # fmt: skip
 DEPENDENCY_OF = {"use_silk": "django-silk", "use_debug_toolbar": "django-debug-toolbar"}
 LEFTOVER = re.compile(r"\{\{ *cookiecutter\.|\{%|\{\{-|-\}\}")

@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -24,16 +25,18 @@ class LoadResult:
     errors: int
 
 
-def run_load(url: str, *, duration: float, connections: int) -> LoadResult:
+def run_load(url: str, *, duration: float, connections: int, headers: Mapping[str, str] | None = None) -> LoadResult:
     """Return the throughput and latency of GET url under the given concurrency, measured with wrk if possible."""
     if shutil.which("wrk"):
-        return _wrk(url, duration, connections)
-    return _python_load(url, duration, connections)
+        return _wrk(url, duration, connections, headers or {})
+    return _python_load(url, duration, connections, headers or {})
 
 
-def _wrk(url: str, duration: float, connections: int) -> LoadResult:
+def _wrk(url: str, duration: float, connections: int, headers: Mapping[str, str]) -> LoadResult:
     """Return what ``wrk -t1 --latency`` measured."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
@@ -59,7 +62,7 @@ def _milliseconds(value: str) -> float:
     return float(number) * UNITS_MS[unit]
 
 
-def _python_load(url: str, duration: float, connections: int) -> LoadResult:
+def _python_load(url: str, duration: float, connections: int, headers: Mapping[str, str]) -> LoadResult:
     """Return what keep-alive connections on threads measured; the client, not the server, limits the numbers."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -71,7 +74,7 @@ def _python_load(url: str, duration: float, connections: int) -> LoadResult:
         connection = http.client.HTTPConnection(parts.netloc, timeout=10)
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            connection.request("GET", target)
+            connection.request("GET", target, headers=dict(headers))
             response = connection.getresponse()
             response.read()
             latencies.append(time.perf_counter() - started)

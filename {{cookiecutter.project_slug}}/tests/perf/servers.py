@@ -36,11 +36,12 @@ def manage(*args: str, env: Mapping[str, str]) -> None:
 
 
 @contextmanager
-def gunicorn(port: int, *, workers: int, env: Mapping[str, str]) -> Iterator[str]:
+def gunicorn(port: int, *, workers: int, env: Mapping[str, str], app: str | None = None) -> Iterator[str]:
     """Serve the project with gunicorn.conf.py on 127.0.0.1:port; yield its base URL, stop it afterwards."""
     variables = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
     variables["GUNICORN_LOG_LEVEL"] = "warning"
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    # An application named on the command line replaces gunicorn.conf.py's wsgi_app.
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *([app] if app else [])]
     process = subprocess.Popen(command, cwd=PROJECT, env=variables)
     base = f"http://127.0.0.1:{port}"
     try:
