@@ -75,6 +75,7 @@ def main() -> None:
         print(f"WARNING: wrk not found, using the Python load generator, which limits the numbers: {WRK_INSTALL}.")
     manage("migrate", "--noinput", "--verbosity", "0", env=env)
     manage("seed_demo", "--articles", str(SEED_ARTICLES), env=env)
+    # Django starts only now, in this process too, on the settings the environment above gives the server.
     os.environ.update(env)
     import django
 
