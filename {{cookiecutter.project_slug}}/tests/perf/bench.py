@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tests.perf.load import WRK_INSTALL, LoadResult, run_load
+from tests.perf.load import WRK_INSTALL, LoadResult, add_load_options, rounds_in_turn, run_load
 from tests.perf.servers import PROJECT, gunicorn, manage, production_env
 
 RESULTS = PROJECT / "var" / "bench"
@@ -84,31 +84,27 @@ def main() -> None:
     with gunicorn(PORT, workers=options.workers, env=env, app="tests.perf.wsgi:application") as base:
         etag = _prepare(base, stages, query)
         results = [_measure_in_process(stage, query, etag) for stage in stages]
-        for round_number in range(options.rounds):
-            shift = round_number % len(stages)
-            for result in results[shift:] + results[:shift]:
-                headers = {"If-None-Match": etag} if result.stage.conditional else {}
-                run = run_load(
-                    base + result.stage.path + query,
-                    duration=options.duration,
-                    connections=options.connections,
-                    headers=headers,
-                )
-                result.runs.append(run)
-                name = f"{result.stage.number} {result.stage.name}"
-                print(f"round {round_number + 1}: {name}: {run.requests_per_second:,.0f} req/s")
+        for round_number, index in rounds_in_turn(len(results), options.rounds):
+            result = results[index]
+            headers = {"If-None-Match": etag} if result.stage.conditional else {}
+            run = run_load(
+                base + result.stage.path + query,
+                duration=options.duration,
+                connections=options.connections,
+                headers=headers,
+            )
+            result.runs.append(run)
+            name = f"{result.stage.number} {result.stage.name}"
+            print(f"round {round_number}: {name}: {run.requests_per_second:,.0f} req/s")
     _report(results, options)
 
 
 def _parse_arguments() -> argparse.Namespace:
     """Return the command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per stage and round")
-    parser.add_argument("--connections", type=int, default=8)
+    add_load_options(parser)
     parser.add_argument("--items-per-page", type=int, default=50)
     parser.add_argument("--stages", default="", help="stage numbers to run, comma-separated (default: all)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     return parser.parse_args()
 
 

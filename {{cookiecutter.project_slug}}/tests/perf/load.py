@@ -1,5 +1,6 @@
 """Load generators: wrk when it is installed, else a Python one that is slower than the servers it measures."""
 
+import argparse
 import http.client
 import re
 import shutil
@@ -7,7 +8,7 @@ import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -23,6 +24,24 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options every benchmark shares: load duration, connections, rounds and gunicorn workers."""
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per stage and round")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+
+
+def rounds_in_turn(stages: int, rounds: int) -> Iterator[tuple[int, int]]:
+    """Yield (round number from 1, stage index) for every stage of every round, each round starting one stage on.
+
+    So no stage always runs first, or always right after the same one.
+    """
+    for round_number in range(rounds):
+        for step in range(stages):
+            yield round_number + 1, (round_number + step) % stages
 
 
 def run_load(url: str, *, duration: float, connections: int, headers: Mapping[str, str] | None = None) -> LoadResult:

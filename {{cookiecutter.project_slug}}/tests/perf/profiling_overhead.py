@@ -14,7 +14,7 @@ import urllib.request
 from contextlib import ExitStack
 from dataclasses import asdict
 
-from tests.perf.load import WRK_INSTALL, LoadResult, run_load
+from tests.perf.load import WRK_INSTALL, LoadResult, add_load_options, rounds_in_turn, run_load
 from tests.perf.servers import PROJECT, gunicorn, manage, production_env
 
 RESULTS = PROJECT / "var" / "bench" / "profiling-overhead.json"
@@ -50,12 +50,10 @@ def main() -> None:
         }
         _check_same_body(urls)
         stages = list(urls)
-        for round_number in range(options.rounds):
-            # Each round starts from another stage, so no stage always runs first or right after the same one.
-            shift = round_number % len(stages)
-            for stage in stages[shift:] + stages[:shift]:
-                runs[stage].append(run_load(urls[stage], duration=options.duration, connections=options.connections))
-                print(f"round {round_number + 1}: {stage}: {runs[stage][-1].requests_per_second:,.0f} req/s")
+        for round_number, index in rounds_in_turn(len(stages), options.rounds):
+            stage = stages[index]
+            runs[stage].append(run_load(urls[stage], duration=options.duration, connections=options.connections))
+            print(f"round {round_number}: {stage}: {runs[stage][-1].requests_per_second:,.0f} req/s")
     table = _table(runs)
     print(
         f"\n{options.path}, {options.workers} gunicorn workers, {options.connections} connections, "
@@ -70,10 +68,7 @@ def _parse_arguments() -> argparse.Namespace:
     """Return the command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", default="/health/", help="the endpoint to load, with its query string")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per stage and round")
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    add_load_options(parser)
     return parser.parse_args()
 
 
