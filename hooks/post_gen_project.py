@@ -41,6 +41,9 @@ OPTION_FILES = {
         "tests/perf/test_stages.py",
         "tests/perf/wsgi.py",
         "tests/perf/bench.py",
+        "tests/perf/ninja_stage.py",
+        "tests/perf/report.py",
+        "tests/perf/chart.py",
         "settings/bench.py",
     ],
 }
@@ -80,7 +83,8 @@ def remove_unchosen_options(root: Path) -> None:
 
 def install_lock_file(root: Path) -> None:
     """Keep the uv lock file resolved for the chosen tools and drop the others."""
-    variant = "-".join(name for name, on in (("silk", USE_SILK), ("toolbar", USE_DEBUG_TOOLBAR)) if on) or "none"
+    tools = "-".join(name for name, on in (("silk", USE_SILK), ("toolbar", USE_DEBUG_TOOLBAR)) if on) or "none"
+    variant = tools if INCLUDE_EXAMPLE_API else f"{tools}-no-example"
     locks = root / ".locks"
     (locks / f"{variant}.lock").replace(root / "uv.lock")
     shutil.rmtree(locks)

@@ -19,11 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCKS = ROOT / "{{cookiecutter.project_slug}}" / ".locks"
 SLUG = "lock_probe"
 NAME_PLACEHOLDER = "{{ cookiecutter.project_slug|replace('_', '-') }}"
-VARIANTS = {
+TOOLS = {
     "silk-toolbar": {"use_silk": True, "use_debug_toolbar": True},
     "silk": {"use_silk": True, "use_debug_toolbar": False},
     "toolbar": {"use_silk": False, "use_debug_toolbar": True},
     "none": {"use_silk": False, "use_debug_toolbar": False},
+}
+# Without the example API the project has no benchmark stages, so no bench dependency group either.
+VARIANTS = {
+    f"{tools}{suffix}": {**options, "include_example_api": example}
+    for tools, options in TOOLS.items()
+    for suffix, example in (("", True), ("-no-example", False))
 }
 
 

@@ -3,6 +3,7 @@
 These install each project with uv (from uv's cache after the first time), so they take minutes, not seconds.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -58,6 +59,55 @@ def test_default_project_suite_passes_on_postgresql_and_redis(workspace: Callabl
     assert "REDIS_URL is not set" not in result.stdout
     assert "DATABASE_URL is set" in result.stdout
     assert "REDIS_URL is set" in result.stdout
+
+
+@pytest.mark.parametrize("backends", ["embedded", "postgresql_redis"])
+def test_make_bench_measures_every_stage_and_draws_both_charts(
+    workspace: Callable[[str], Path], backends: str
+) -> None:
+    project = workspace("default")
+    env: dict[str, str] = {}
+    if backends == "postgresql_redis":
+        skip_unless(bool(DATABASE_URL and REDIS_URL), "TEMPLATE_TESTS_DATABASE_URL and TEMPLATE_TESTS_REDIS_URL unset")
+        make(project, "install")
+        env = {"DATABASE_URL": _fresh_database(project, DATABASE_URL), "REDIS_URL": REDIS_URL}
+    results = project / "var" / "bench"
+    shutil.rmtree(results, ignore_errors=True)
+
+    # A smoke run: every stage and page size once, for a second. The runner itself exits non-zero when a stage
+    # serves other items than the real list; speed is reported, never asserted.
+    result = make(project, "bench", BENCH_ARGS="--duration 1 --rounds 1", **env)
+
+    data = json.loads((results / "results.json").read_text())
+    assert [stage["stage"]["number"] for stage in data["stages"]] == list(range(1, 10))
+    assert {(item["stage"]["number"], item["page_size"]) for item in data["sweep"]} == {
+        (number, size) for number in (2, 4, 5) for size in (10, 100, 1000)
+    }
+    runs = [run for item in data["stages"] + data["sweep"] for run in item["runs"]]
+    assert len(runs) == 18
+    assert all(run["requests_per_second"] > 0 and run["errors"] == 0 for run in runs)
+    assert {stage["stage"]["name"]: stage["queries"] for stage in data["stages"]} == {
+        "naive": 151, "optimized": 2, "values": 2, "cold": 2, "warm": 0, "304": 0, "django-ninja": 2,
+        "raw view": 0, "bare WSGI": 0,
+    }  # fmt: skip
+    for chart in ("stages.png", "sweep.png"):
+        assert (results / chart).read_bytes().startswith(b"\x89PNG")
+    assert "| # | stage | req/s |" in result.stdout
+    assert ("PostgreSQL" in data["machine"]) is (backends == "postgresql_redis")
+
+
+def _fresh_database(project: Path, url: str) -> str:
+    """Return the URL of an empty database beside url's, (re)created with the generated project's psycopg."""
+    server, name = url.rsplit("/", 1)
+    bench = f"{name}_bench"
+    script = (
+        "import psycopg, sys\n"
+        "with psycopg.connect(sys.argv[1], autocommit=True) as connection:\n"
+        "    connection.execute(f'DROP DATABASE IF EXISTS {sys.argv[2]} WITH (FORCE)')\n"
+        "    connection.execute(f'CREATE DATABASE {sys.argv[2]}')\n"
+    )
+    subprocess.run([str(project / ".venv/bin/python"), "-c", script, f"{server}/postgres", bench], check=True)
+    return f"{server}/{bench}"
 
 
 def test_python_3_11_project_suite_passes_on_django_5_2_lts(workspace: Callable[[str], Path]) -> None:

@@ -21,9 +21,15 @@ OPTION_FILES = {
                             "api/migrations/0001_initial.py", "api/management/commands/seed_demo.py",
                             "tests/api/test_demo.py", "tests/api/test_reads.py", "tests/browser/test_try_it_out.py",
                             "tests/perf/stages.py", "tests/perf/test_stages.py", "tests/perf/bench.py",
+                            "tests/perf/ninja_stage.py", "tests/perf/report.py", "tests/perf/chart.py",
                             "settings/bench.py"],
 }  # fmt: skip
-DEPENDENCY_OF = {"use_silk": "django-silk", "use_debug_toolbar": "django-debug-toolbar"}
+DEPENDENCY_OF = {
+    "use_silk": "django-silk",
+    "use_debug_toolbar": "django-debug-toolbar",
+    # the bench group: django-ninja is stage 7 of `make bench`, which comes with the example API
+    "include_example_api": "django-ninja",
+}
 LEFTOVER = re.compile(r"\{\{ *cookiecutter\.|\{%|\{\{-|-\}\}")
 
 

@@ -27,7 +27,10 @@ def articles() -> None:
     ArticleFactory.create(status="draft", published_at=None)
 
 
-@pytest.mark.parametrize("stage", ["naive", "optimized", "values", "cold"])
+STAGES = ["naive", "optimized", "values", "cold", "ninja/articles"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_each_stage_serves_the_items_of_the_real_list(client: Client, articles: None, stage: str) -> None:
     real = page_items(client.get(REAL).json())
 
@@ -52,6 +55,7 @@ def test_the_plain_view_serves_the_stored_bytes_of_the_real_list(client: Client,
         ("optimized", 2),
         ("values", 2),
         ("cold", 2),
+        ("ninja/articles", 2),
     ],
 )
 def test_each_stage_runs_its_own_number_of_queries(

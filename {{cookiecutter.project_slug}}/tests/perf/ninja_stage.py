@@ -1,0 +1,56 @@
+"""Stage 7: django-ninja serving the project's ``values()`` rows, the peer users weigh against DRF.
+
+It runs the same two queries as the real list, validates the page against a response schema, as ninja code does,
+and renders it with the project's orjson settings, as ninja's docs advise for speed, so the bodies match.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import NinjaAPI, Schema
+from ninja.renderers import BaseRenderer
+
+from api.selectors import article_list, article_rows
+from core.renderers import dumps
+from tests.perf.stages import MAX_PAGE_SIZE
+
+
+class ORJSONRenderer(BaseRenderer):
+    """ninja's renderer on the project's orjson options."""
+
+    media_type = "application/json"
+
+    def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
+        """Return data as the project's JSON bytes."""
+        return dumps(data)
+
+
+class AuthorRef(Schema):
+    """The author of a list item."""
+
+    id: int
+    name: str
+
+
+class ArticleItem(Schema):
+    """A list item, in the shape of ``GET /api/articles/``'s."""
+
+    id: int
+    title: str
+    slug: str
+    status: str
+    published_at: datetime | None
+    author: AuthorRef
+    tags: list[str]
+    comment_count: int
+
+
+api = NinjaAPI(renderer=ORJSONRenderer(), urls_namespace="bench-ninja", docs_url=None, openapi_url=None)
+
+
+@api.get("/articles/", response=list[ArticleItem])
+def articles(request: HttpRequest, page_size: int = 50) -> list[dict[str, Any]]:
+    """Return the first page of published articles, newest first."""
+    rows = article_list().order_by("-published_at", "-id")[: max(1, min(page_size, MAX_PAGE_SIZE))]
+    return article_rows(list(rows))

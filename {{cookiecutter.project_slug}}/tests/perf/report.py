@@ -1,0 +1,184 @@
+"""The benchmark's report: Markdown tables, the machine and command they came from, JSON, and the charts."""
+
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.perf.chart import stage_chart, sweep_chart
+from tests.perf.load import LoadResult
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One way of serving the list: its number, its name, its path and what it changes."""
+
+    number: int
+    name: str
+    path: str
+    what: str
+    conditional: bool = False
+    ceiling: bool = False
+
+
+@dataclass
+class StageResult:
+    """What was measured for one stage at one page size."""
+
+    stage: Stage
+    page_size: int
+    items: int
+    queries: int
+    body_bytes: int
+    cpu_us: float
+    runs: list[LoadResult] = field(default_factory=list)
+
+    def median(self, name: str) -> float:
+        """Return the median of one LoadResult field over the rounds."""
+        return float(statistics.median(getattr(run, name) for run in self.runs))
+
+    @property
+    def label(self) -> str:
+        """Return the stage's number and name."""
+        return f"{self.stage.number} {self.stage.name}"
+
+    @property
+    def us_per_item(self) -> float:
+        """Return the server's wall time per item under load: one over (requests per second times items)."""
+        return 1e6 / (self.median("requests_per_second") * self.items)
+
+
+def machine() -> str:
+    """Return a one-line description of this machine, Python, database and cache."""
+    from django.conf import settings
+    from django.db import connection
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        lines = cpuinfo.read_text().splitlines()
+        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
+    database = f"{connection.display_name} {'.'.join(map(str, connection.get_database_version()))}"
+    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python "
+        f"{platform.python_version()}, {database}, cache {backend}"
+    )
+
+
+def command() -> str:
+    """Return the make command that reproduces this run."""
+    arguments = shlex.join(sys.argv[1:])
+    return f"make bench BENCH_ARGS={shlex.quote(arguments)}" if arguments else "make bench"
+
+
+def stage_table(results: list[StageResult]) -> str:
+    """Return the stages' Markdown table, with each stage's throughput as a ratio to stages 2 and 8."""
+    rates = {result.stage.number: result.median("requests_per_second") for result in results}
+    lines = [
+        "| # | stage | req/s | p50 | p99 | queries | bytes | CPU/request | vs 2 | vs 8 |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for result in results:
+        rate = rates[result.stage.number]
+        versus = " | ".join(f"{rate / rates[n]:.2f}x" if n in rates else "-" for n in (2, 8))
+        lines.append(
+            f"| {result.stage.number} | {result.stage.name} | {rate:,.0f} | {result.median('p50_ms'):.2f} ms "
+            f"| {result.median('p99_ms'):.2f} ms | {result.queries} | {result.body_bytes:,} | {result.cpu_us:,.0f} µs "
+            f"| {versus} |"
+        )
+    return "\n".join(lines)
+
+
+def sweep_table(sweep: list[StageResult]) -> str:
+    """Return the page-size sweep's Markdown table: each stage's cost per item at each page size."""
+    smallest: dict[int, StageResult] = {}
+    for result in sweep:
+        if result.stage.number not in smallest or result.items < smallest[result.stage.number].items:
+            smallest[result.stage.number] = result
+    lines = [
+        "| stage | items | req/s | µs per item | CPU µs per item | queries | µs per item vs smallest page |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for result in sorted(sweep, key=lambda result: (result.stage.number, result.items)):
+        growth = result.us_per_item / smallest[result.stage.number].us_per_item
+        lines.append(
+            f"| {result.label} | {result.items:,} | {result.median('requests_per_second'):,.0f} "
+            f"| {result.us_per_item:,.1f} | {result.cpu_us / result.items:,.1f} | {result.queries} | {growth:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def legend(results: list[StageResult]) -> str:
+    """Return what each stage changes, as a Markdown list."""
+    stages = {result.stage.number: result.stage for result in results}
+    return "\n".join(f"- **{stage.number} {stage.name}**: {stage.what}" for stage in stages.values())
+
+
+def write(results: list[StageResult], sweep: list[StageResult], *, settings: dict[str, Any], folder: Path) -> None:
+    """Print the report and write it to folder as results.md, results.json, stages.png and sweep.png."""
+    folder.mkdir(parents=True, exist_ok=True)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rounds = f"{settings['rounds']} round{'s' if settings['rounds'] != 1 else ''}"
+    load = (
+        f"{settings['workers']} gunicorn workers, load from {settings['generator']} with {settings['connections']} "
+        f"connections, {rounds} of {settings['duration']:g} s a stage (medians)"
+    )
+    setup = f"{settings['items_per_page']} items a page, {load}"
+    sections = [
+        f"Measured {when} on {machine()} by `{command()}`: {setup}.",
+        stage_table(results),
+        legend(results),
+        "Queries are those of one request; bytes, its body; CPU/request, this process's CPU time for one request "
+        "called straight through WSGI, without the network.",
+    ]
+    if sweep:
+        sections += [
+            "Page-size sweep: µs per item is 1,000,000 / (req/s * items), the inverse of the items served per "
+            "second under load; CPU µs per item is CPU/request divided by the items.",
+            sweep_table(sweep),
+        ]
+    text = "\n\n".join(sections) + "\n"
+    print("\n" + text)
+    (folder / "results.md").write_text(text)
+    data = {
+        "measured": when,
+        "machine": machine(),
+        "command": command(),
+        "settings": settings,
+        "stages": [_as_json(result) for result in results],
+        "sweep": [_as_json(result) for result in sweep],
+    }
+    (folder / "results.json").write_text(json.dumps(data, indent=2) + "\n")
+    _charts(results, sweep, subtitles=(f"{machine()}\n{setup}", f"{machine()}\n{load}"), folder=folder)
+    print(f"Written to {folder}: results.md, results.json, stages.png" + (", sweep.png" if sweep else ""))
+
+
+def _as_json(result: StageResult) -> dict[str, Any]:
+    """Return one result as JSON-ready data, with its medians."""
+    medians = {name: result.median(name) for name in ("requests_per_second", "p50_ms", "p99_ms")}
+    return {**asdict(result), "medians": medians, "us_per_item": result.us_per_item}
+
+
+def _charts(
+    results: list[StageResult], sweep: list[StageResult], *, subtitles: tuple[str, str], folder: Path
+) -> None:
+    """Draw the stages' bar chart and, with a sweep, the cost-per-item chart."""
+    stage_chart(
+        [(f"{result.label}", result.median("requests_per_second")) for result in results],
+        ceilings={result.label for result in results if result.stage.ceiling},
+        title="GET /api/articles/ at each stage of optimization",
+        subtitle=subtitles[0],
+        path=folder / "stages.png",
+    )
+    if sweep:
+        series: dict[str, dict[int, float]] = {}
+        for result in sorted(sweep, key=lambda result: (result.stage.number, result.items)):
+            series.setdefault(result.label, {})[result.items] = result.us_per_item
+        sweep_chart(series, title="Cost per item as the page grows", subtitle=subtitles[1], path=folder / "sweep.png")
