@@ -166,12 +166,10 @@ def _as_json(result: StageResult) -> dict[str, Any]:
     return {**asdict(result), "medians": medians, "us_per_item": result.us_per_item}
 
 
-def _charts(
-    results: list[StageResult], sweep: list[StageResult], *, subtitles: tuple[str, str], folder: Path
-) -> None:
+def _charts(results: list[StageResult], sweep: list[StageResult], *, subtitles: tuple[str, str], folder: Path) -> None:
     """Draw the stages' bar chart and, with a sweep, the cost-per-item chart."""
     stage_chart(
-        [(f"{result.label}", result.median("requests_per_second")) for result in results],
+        [(result.label, result.median("requests_per_second")) for result in results],
         ceilings={result.label for result in results if result.stage.ceiling},
         title="GET /api/articles/ at each stage of optimization",
         subtitle=subtitles[0],
