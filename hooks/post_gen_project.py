@@ -44,6 +44,7 @@ OPTION_FILES = {
         "tests/perf/ninja_stage.py",
         "tests/perf/report.py",
         "tests/perf/chart.py",
+        "tests/perf/reference",
         "settings/bench.py",
     ],
 }

@@ -22,6 +22,7 @@ OPTION_FILES = {
                             "tests/api/test_demo.py", "tests/api/test_reads.py", "tests/browser/test_try_it_out.py",
                             "tests/perf/stages.py", "tests/perf/test_stages.py", "tests/perf/bench.py",
                             "tests/perf/ninja_stage.py", "tests/perf/report.py", "tests/perf/chart.py",
+                            "tests/perf/reference/stages.png",
                             "settings/bench.py"],
 }  # fmt: skip
 DEPENDENCY_OF = {

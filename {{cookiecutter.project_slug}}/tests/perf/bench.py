@@ -21,7 +21,7 @@ from typing import Any
 
 from tests.perf.load import WRK_INSTALL, add_load_options, rounds_in_turn, run_load
 from tests.perf.report import Stage, StageResult, write
-from tests.perf.servers import PROJECT, gunicorn, manage, production_env
+from tests.perf.servers import PROJECT, gunicorn, manage, prepare, production_env
 
 RESULTS = PROJECT / "var" / "bench"
 PORT = 8111
@@ -54,7 +54,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         generator = "the Python load generator"
         print(f"WARNING: wrk not found, using the Python load generator, which limits the numbers: {WRK_INSTALL}.")
-    manage("migrate", "--noinput", "--verbosity", "0", env=env)
+    prepare(env)
     manage("seed_demo", "--articles", str(SEED_ARTICLES), env=env)
     # Django starts only now, in this process too, on the settings the environment above gives the server.
     os.environ.update(env)
@@ -77,9 +77,9 @@ def _parse_arguments() -> argparse.Namespace:
     parser.add_argument("--stages", default="", help="stage numbers to run, comma-separated (default: all)")
     parser.add_argument(
         "--sweep",
-        type=lambda text: [int(size) for size in text.split(",") if size],
+        type=lambda text: [] if text == "none" else [int(size) for size in text.split(",")],
         default=[10, 100, 1000],
-        help="page sizes of the cost-per-item sweep of stages 2, 4 and 5, comma-separated ('' skips it)",
+        help="page sizes of the cost-per-item sweep of stages 2, 4 and 5, comma-separated, or none",
     )
     return parser.parse_args()
 

@@ -3,6 +3,7 @@
 They use matplotlib's object API rather than pyplot, so no display or GUI backend is ever involved.
 """
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from matplotlib.figure import Figure
 DPI = 120
 BAR_COLOR = "#3b6ea5"
 CEILING_COLOR = "#9aa5b1"
+SUBTITLE_WIDTH = 110  # characters that fit across the figure in small type
 
 
 def stage_chart(
@@ -28,7 +30,7 @@ def stage_chart(
     axes.set_xlim(0, max(rates, default=1) * 1.15)
     axes.spines[["top", "right"]].set_visible(False)
     figure.suptitle(title, fontweight="bold")
-    axes.set_title(subtitle, fontsize="small", color="#555555")
+    axes.set_title(_wrap(subtitle), fontsize="small", color="#555555")
     figure.savefig(path, dpi=DPI)
 
 
@@ -48,5 +50,10 @@ def sweep_chart(series: Mapping[str, Mapping[int, float]], *, title: str, subtit
     axes.legend(frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     figure.suptitle(title, fontweight="bold")
-    axes.set_title(subtitle, fontsize="small", color="#555555")
+    axes.set_title(_wrap(subtitle), fontsize="small", color="#555555")
     figure.savefig(path, dpi=DPI)
+
+
+def _wrap(text: str) -> str:
+    """Return text with each of its lines wrapped to the figure's width."""
+    return "\n".join(textwrap.fill(line, SUBTITLE_WIDTH) for line in text.splitlines())

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from dataclasses import asdict
 
 from tests.perf.load import WRK_INSTALL, LoadResult, add_load_options, rounds_in_turn, run_load
-from tests.perf.servers import PROJECT, gunicorn, manage, production_env
+from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
 
 RESULTS = PROJECT / "var" / "bench" / "profiling-overhead.json"
 HAS_SILK = (PROJECT / "settings" / "tools" / "silk.py").exists()
@@ -38,7 +38,7 @@ def main() -> None:
     options = _parse_arguments()
     if shutil.which("wrk") is None:
         print(f"WARNING: wrk not found, using the Python load generator, which limits the numbers: {WRK_INSTALL}.")
-    manage("migrate", "--noinput", "--verbosity", "0", env=production_env(DJANGO_TOOLS="silk" if HAS_SILK else ""))
+    prepare(production_env(DJANGO_TOOLS="silk" if HAS_SILK else ""))
     runs: dict[str, list[LoadResult]] = {stage: [] for stage in STAGES}
     with ExitStack() as servers:
         urls = {

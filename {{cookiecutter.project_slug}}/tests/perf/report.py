@@ -43,6 +43,16 @@ class StageResult:
         """Return the median of one LoadResult field over the rounds."""
         return float(statistics.median(getattr(run, name) for run in self.runs))
 
+    def ratio_to(self, other: "StageResult") -> float:
+        """Return the median, over the rounds, of this stage's requests per second over other's in the same round.
+
+        Both ran within the same round, minutes apart at most, so a machine that slows down between rounds moves
+        both and leaves their ratio.
+        """
+        pairs = zip(self.runs, other.runs, strict=True)
+        ratios = [mine.requests_per_second / theirs.requests_per_second for mine, theirs in pairs]
+        return float(statistics.median(ratios))
+
     @property
     def label(self) -> str:
         """Return the stage's number and name."""
@@ -75,19 +85,19 @@ def machine() -> str:
 def command() -> str:
     """Return the make command that reproduces this run."""
     arguments = shlex.join(sys.argv[1:])
-    return f"make bench BENCH_ARGS={shlex.quote(arguments)}" if arguments else "make bench"
+    return f'make bench BENCH_ARGS="{arguments}"' if arguments else "make bench"
 
 
 def stage_table(results: list[StageResult]) -> str:
     """Return the stages' Markdown table, with each stage's throughput as a ratio to stages 2 and 8."""
-    rates = {result.stage.number: result.median("requests_per_second") for result in results}
+    by_number = {result.stage.number: result for result in results}
     lines = [
         "| # | stage | req/s | p50 | p99 | queries | bytes | CPU/request | vs 2 | vs 8 |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for result in results:
-        rate = rates[result.stage.number]
-        versus = " | ".join(f"{rate / rates[n]:.2f}x" if n in rates else "-" for n in (2, 8))
+        rate = result.median("requests_per_second")
+        versus = " | ".join(f"{result.ratio_to(by_number[n]):.2f}x" if n in by_number else "-" for n in (2, 8))
         lines.append(
             f"| {result.stage.number} | {result.stage.name} | {rate:,.0f} | {result.median('p50_ms'):.2f} ms "
             f"| {result.median('p99_ms'):.2f} ms | {result.queries} | {result.body_bytes:,} | {result.cpu_us:,.0f} µs "
@@ -115,6 +125,43 @@ def sweep_table(sweep: list[StageResult]) -> str:
     return "\n".join(lines)
 
 
+def targets(results: list[StageResult], sweep: list[StageResult]) -> str:
+    """Return the template's performance targets, each with what this run measured and whether it is met."""
+    stage = {result.stage.name: result for result in results}
+    lines = ["| target | measured | met |", "|---|--:|---|"]
+
+    def add(target: str, measured: str, met: bool) -> None:
+        lines.append(f"| {target} | {measured} | {'yes' if met else 'no'} |")
+
+    for name, other, floor in [("warm", "raw view", 1.0), ("304", "warm", 1.0), ("cold", "optimized", 3.0)]:
+        if name in stage and other in stage:
+            ratio = stage[name].ratio_to(stage[other])
+            add(f"{name} req/s at least {floor:g}x {other}'s", f"{ratio:.2f}x", ratio >= floor)
+    if "cold" in stage and "django-ninja" in stage:
+        ratio = stage["cold"].ratio_to(stage["django-ninja"])
+        add("cold req/s above django-ninja's", f"{ratio:.2f}x", ratio > 1.0)
+    if "warm" in stage:
+        p99 = stage["warm"].median("p99_ms")
+        add("warm p99 under 10 ms", f"{p99:.2f} ms", p99 < 10)
+    for name in ("warm", "304"):
+        if name in stage:
+            add(f"{name}: no query", str(stage[name].queries), stage[name].queries == 0)
+    lists = [result for result in results + sweep if result.stage.name in ("values", "cold")]
+    if lists:
+        counts = sorted({result.queries for result in lists})
+        constant = counts[-1] <= 3 and len(counts) == 1
+        add("a list page: at most 3 queries, whatever its size", ", ".join(map(str, counts)), constant)
+    for number in sorted({result.stage.number for result in sweep}):
+        # The two largest pages: on small ones the per-request cost dominates, and the cost per item falls anyway.
+        sizes = sorted((result for result in sweep if result.stage.number == number), key=lambda result: result.items)
+        if len(sizes) > 1:
+            larger, large = sizes[-1], sizes[-2]
+            growth = larger.us_per_item / large.us_per_item
+            target = f"{larger.label}: µs per item at {larger.items:,} items no higher than at {large.items:,}"
+            add(target, f"{growth:.2f}x", growth <= 1.0)
+    return "\n".join(lines)
+
+
 def legend(results: list[StageResult]) -> str:
     """Return what each stage changes, as a Markdown list."""
     stages = {result.stage.number: result.stage for result in results}
@@ -132,7 +179,7 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
     )
     setup = f"{settings['items_per_page']} items a page, {load}"
     sections = [
-        f"Measured {when} on {machine()} by `{command()}`: {setup}.",
+        f"Measured {when} on {machine()} by `{command()}`: {setup}; ratios are medians of the rounds' ratios.",
         stage_table(results),
         legend(results),
         "Queries are those of one request; bytes, its body; CPU/request, this process's CPU time for one request "
@@ -144,7 +191,9 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
             "second under load; CPU µs per item is CPU/request divided by the items.",
             sweep_table(sweep),
         ]
+    sections += ["The template's targets (ratios are medians of the rounds' ratios):", targets(results, sweep)]
     text = "\n\n".join(sections) + "\n"
+    references = {result.stage.number: result for result in results if result.stage.number in (2, 8)}
     print("\n" + text)
     (folder / "results.md").write_text(text)
     data = {
@@ -152,7 +201,10 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
         "machine": machine(),
         "command": command(),
         "settings": settings,
-        "stages": [_as_json(result) for result in results],
+        "stages": [
+            _as_json(result) | {"ratio_to": {n: result.ratio_to(other) for n, other in references.items()}}
+            for result in results
+        ],
         "sweep": [_as_json(result) for result in sweep],
     }
     (folder / "results.json").write_text(json.dumps(data, indent=2) + "\n")

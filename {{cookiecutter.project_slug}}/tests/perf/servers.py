@@ -35,6 +35,12 @@ def manage(*args: str, env: Mapping[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=dict(env), check=True)
 
 
+def prepare(env: Mapping[str, str]) -> None:
+    """Migrate the database and collect the static files, as ``make serve`` does before it starts gunicorn."""
+    manage("migrate", "--noinput", "--verbosity", "0", env=env)
+    manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+
+
 @contextmanager
 def gunicorn(port: int, *, workers: int, env: Mapping[str, str], app: str | None = None) -> Iterator[str]:
     """Serve the project with gunicorn.conf.py on 127.0.0.1:port; yield its base URL, stop it afterwards."""

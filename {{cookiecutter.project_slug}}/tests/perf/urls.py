@@ -5,12 +5,13 @@ from django.urls import URLPattern, URLResolver, path
 from core.urls import urlpatterns as project_urlpatterns
 from tests.perf import ninja_stage, stages
 
+# The project's own URLs come first, so the real endpoint resolves exactly as it does in production.
 urlpatterns: list[URLPattern | URLResolver] = [
+    *project_urlpatterns,
     path("bench/naive/", stages.NaiveListView.as_view()),
     path("bench/optimized/", stages.OptimizedListView.as_view()),
     path("bench/values/", stages.UncachedListView.as_view()),
     path("bench/cold/", stages.ColdListView.as_view()),
     path("bench/ninja/", ninja_stage.api.urls),
     path("bench/raw/", stages.raw_page),
-    *project_urlpatterns,
 ]
