@@ -4,8 +4,8 @@ One gunicorn (gunicorn.conf.py, ``settings.bench``, the configured database and 
 runner seeds a fixed data set, checks that every stage serves the same items, warms each up, then loads the stages
 in turn for several rounds (each round starting from another stage) and reports medians. Per stage it also records
 the exact queries a request runs, the response size and the CPU time of a request in this process (direct WSGI
-calls, no network), which stays steady on noisy machines. A page-size sweep then measures the cost per item of
-stages 2, 4 and 5. It reports speed; it asserts none.
+calls), which neither the load generator nor the network disturbs. A page-size sweep then measures the cost per
+item of stages 2, 4 and 5. It reports speed; it asserts none.
 """
 
 import argparse
@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -47,8 +48,7 @@ SWEEP_STAGES = (2, 4, 5)
 def main() -> None:
     """Seed, check, measure and report."""
     options = _parse_arguments()
-    chosen = {int(number) for number in options.stages.split(",")} if options.stages else None
-    stages = [stage for stage in STAGES if chosen is None or stage.number in chosen]
+    stages = [stage for stage in STAGES if not options.stages or stage.number in options.stages]
     env = production_env(DJANGO_SETTINGS_MODULE="settings.bench", DJANGO_TOOLS="", DJANGO_SERVER_TIMING="off")
     generator = "wrk"
     if shutil.which("wrk") is None:
@@ -70,18 +70,34 @@ def main() -> None:
 
 
 def _parse_arguments() -> argparse.Namespace:
-    """Return the command-line options."""
+    """Return the command-line options, or exit with a one-line error naming what to type instead."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_load_options(parser)
-    parser.add_argument("--items-per-page", type=int, default=50)
-    parser.add_argument("--stages", default="", help="stage numbers to run, comma-separated (default: all)")
+    parser.add_argument("--items-per-page", type=int, default=50, help="1 to 1000 (default: 50)")
+    parser.add_argument(
+        "--stages", type=numbers, default=[], help="stage numbers to run, such as 4,5,7 (default: all)"
+    )
     parser.add_argument(
         "--sweep",
-        type=lambda text: [] if text == "none" else [int(size) for size in text.split(",")],
+        type=page_sizes,
         default=[10, 100, 1000],
-        help="page sizes of the cost-per-item sweep of stages 2, 4 and 5, comma-separated, or none",
+        help="page sizes of the cost-per-item sweep of stages 2, 4 and 5, such as 10,100,1000, or none",
     )
-    return parser.parse_args()
+    options = parser.parse_args()
+    unknown = sorted(set(options.stages) - {stage.number for stage in STAGES})
+    if unknown:
+        parser.error(f"--stages: no stage {', '.join(map(str, unknown))}; the stages are 1 to {len(STAGES)}")
+    return options
+
+
+def numbers(text: str) -> list[int]:
+    """Return the numbers of a comma-separated list such as 10,100,1000."""
+    return [int(number) for number in text.split(",")]
+
+
+def page_sizes(text: str) -> list[int]:
+    """Return the page sizes of a comma-separated list, or none for ``none``."""
+    return [] if text == "none" else numbers(text)
 
 
 def _measure(base: str, cases: list[tuple[Stage, int]], options: argparse.Namespace) -> list[StageResult]:
@@ -90,15 +106,16 @@ def _measure(base: str, cases: list[tuple[Stage, int]], options: argparse.Namesp
     prepared = {size: _prepare(base, [stage for stage, at in cases if at == size], size) for size in sizes}
     cpu_seconds = min(CPU_SECONDS, options.duration)
     results = [_measure_in_process(stage, size, *prepared[size], cpu_seconds=cpu_seconds) for stage, size in cases]
-    for result in results:
-        run_load(_url(base, result), duration=min(WARM_UP_SECONDS, options.duration), connections=options.connections)
+    headers = [
+        {"If-None-Match": prepared[result.page_size][0]} if result.stage.conditional else {} for result in results
+    ]
+    for result, sent in zip(results, headers, strict=True):
+        warm_up = min(WARM_UP_SECONDS, options.duration)
+        run_load(_url(base, result), duration=warm_up, connections=options.connections, headers=sent)
     for round_number, index in rounds_in_turn(len(results), options.rounds):
         result = results[index]
         run = run_load(
-            _url(base, result),
-            duration=options.duration,
-            connections=options.connections,
-            headers={"If-None-Match": prepared[result.page_size][0]} if result.stage.conditional else {},
+            _url(base, result), duration=options.duration, connections=options.connections, headers=headers[index]
         )
         result.runs.append(run)
         errors = f" ({run.errors} errors)" if run.errors else ""
@@ -118,8 +135,11 @@ def _prepare(base: str, stages: list[Stage], size: int) -> tuple[str, int]:
 
     from tests.perf.stages import RAW_KEY, page_items
 
-    with urllib.request.urlopen(f"{base}{REAL_LIST}?page_size={size}", timeout=60) as response:  # noqa: S310
-        body, etag = response.read(), response.headers["ETag"]
+    try:
+        with urllib.request.urlopen(f"{base}{REAL_LIST}?page_size={size}", timeout=60) as response:  # noqa: S310
+            body, etag = response.read(), response.headers["ETag"]
+    except urllib.error.HTTPError as error:
+        sys.exit(f"GET {REAL_LIST}?page_size={size} answered {error.code}: {error.read().decode()}")
     if any(stage.ceiling for stage in stages):
         cache.set(RAW_KEY, body, timeout=None)
     expected = page_items(json.loads(body))
