@@ -12,7 +12,6 @@ import argparse
 import io
 import json
 import os
-import shutil
 import sys
 import time
 import urllib.error
@@ -20,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from tests.perf.load import WRK_INSTALL, add_load_options, rounds_in_turn, run_load
+from tests.perf.load import add_load_options, load_generator, rounds_in_turn, run_load
 from tests.perf.report import Stage, StageResult, write
 from tests.perf.servers import PROJECT, gunicorn, manage, prepare, production_env
 
@@ -50,10 +49,7 @@ def main() -> None:
     options = _parse_arguments()
     stages = [stage for stage in STAGES if not options.stages or stage.number in options.stages]
     env = production_env(DJANGO_SETTINGS_MODULE="settings.bench", DJANGO_TOOLS="", DJANGO_SERVER_TIMING="off")
-    generator = "wrk"
-    if shutil.which("wrk") is None:
-        generator = "the Python load generator"
-        print(f"WARNING: wrk not found, using the Python load generator, which limits the numbers: {WRK_INSTALL}.")
+    generator = load_generator()
     prepare(env)
     manage("seed_demo", "--articles", str(SEED_ARTICLES), env=env)
     # Django starts only now, in this process too, on the settings the environment above gives the server.

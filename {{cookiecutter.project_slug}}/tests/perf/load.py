@@ -44,6 +44,14 @@ def rounds_in_turn(stages: int, rounds: int) -> Iterator[tuple[int, int]]:
             yield round_number + 1, (round_number + step) % stages
 
 
+def load_generator() -> str:
+    """Return the name of the load generator run_load will use, warning when the Python one stands in for wrk."""
+    if shutil.which("wrk"):
+        return "wrk"
+    print(f"WARNING: wrk not found, using the Python load generator, which limits the numbers: {WRK_INSTALL}.")
+    return "the Python load generator"
+
+
 def run_load(url: str, *, duration: float, connections: int, headers: Mapping[str, str] | None = None) -> LoadResult:
     """Return the throughput and latency of GET url under the given concurrency, measured with wrk if possible."""
     if shutil.which("wrk"):

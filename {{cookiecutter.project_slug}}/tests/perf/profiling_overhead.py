@@ -7,14 +7,13 @@ and writes them to var/bench/profiling-overhead.json. It reports speed; it asser
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import asdict
 
-from tests.perf.load import WRK_INSTALL, LoadResult, add_load_options, rounds_in_turn, run_load
+from tests.perf.load import LoadResult, add_load_options, load_generator, rounds_in_turn, run_load
 from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
 
 RESULTS = PROJECT / "var" / "bench" / "profiling-overhead.json"
@@ -36,8 +35,7 @@ FIRST_PORT = 8101
 def main() -> None:
     """Measure each stage and print the table."""
     options = _parse_arguments()
-    if shutil.which("wrk") is None:
-        print(f"WARNING: wrk not found, using the Python load generator, which limits the numbers: {WRK_INSTALL}.")
+    load_generator()
     prepare(production_env(DJANGO_TOOLS="silk" if HAS_SILK else ""))
     runs: dict[str, list[LoadResult]] = {stage: [] for stage in STAGES}
     with ExitStack() as servers:

@@ -178,8 +178,9 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
         f"connections, {rounds} of {settings['duration']:g} s a stage (medians)"
     )
     setup = f"{settings['items_per_page']} items a page, {load}"
+    host = machine()
     sections = [
-        f"Measured {when} on {machine()} by `{command()}`: {setup}; ratios are medians of the rounds' ratios.",
+        f"Measured {when} on {host} by `{command()}`: {setup}; ratios are medians of the rounds' ratios.",
         stage_table(results),
         legend(results),
         "Queries are those of one request; bytes, its body; CPU/request, this process's CPU time for one request "
@@ -198,7 +199,7 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
     (folder / "results.md").write_text(text)
     data = {
         "measured": when,
-        "machine": machine(),
+        "machine": host,
         "command": command(),
         "settings": settings,
         "stages": [
@@ -208,7 +209,7 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
         "sweep": [_as_json(result) for result in sweep],
     }
     (folder / "results.json").write_text(json.dumps(data, indent=2) + "\n")
-    _charts(results, sweep, subtitles=(f"{machine()}\n{setup}", f"{machine()}\n{load}"), folder=folder)
+    _charts(results, sweep, subtitles=(f"{host}\n{setup}", f"{host}\n{load}"), folder=folder)
     print(f"Written to {folder}: results.md, results.json, stages.png" + (", sweep.png" if sweep else ""))
 
 
