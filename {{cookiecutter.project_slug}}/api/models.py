@@ -89,5 +89,8 @@ class Comment(models.Model):
         return f"{self.author_name} on {self.article_id}"
 
 
-# Cached API responses that read these models are rebuilt after every committed change to them.
-track_models(Author, Tag, Article, Comment)
+# Cached API responses that show these models are rebuilt after every committed change to them. An article's
+# detail shows its comments, and an author's detail counts their articles: a change rebuilds that parent too.
+track_models(Author, Tag)
+track_models(Article, parents=("author",))
+track_models(Comment, parents=("article",))

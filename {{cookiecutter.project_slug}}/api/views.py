@@ -116,7 +116,8 @@ def _detail_after_write(article: Article) -> Article:
 class ArticleDetailView(CachedReadMixin, PublicReadView):
     """One published article in full; its author or staff change and delete it."""
 
-    cache_models = ARTICLE_MODELS
+    cache_object = Article
+    cache_models = (Author, Tag)
     permission_classes = [IsAuthenticated, IsArticleAuthorOrStaff]
 
     @extend_schema(responses={200: ArticleDetailSerializer, 404: NOT_FOUND})
@@ -160,7 +161,7 @@ class ArticleDetailView(CachedReadMixin, PublicReadView):
 class ArticleCommentListView(CachedReadMixin, PublicReadView):
     """The comments on a published article; anyone may post one, a few a minute."""
 
-    cache_models = (Article, Comment)
+    cache_object = Article
     cache_query_params = PAGE_PARAMS
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -208,7 +209,7 @@ class AuthorListView(CachedReadMixin, PublicReadView):
 class AuthorDetailView(CachedReadMixin, PublicReadView):
     """One author."""
 
-    cache_models = (Author, Article)
+    cache_object = Author
 
     @extend_schema(responses={200: AuthorDetailSerializer, 404: documented_error("No author has this id.")})
     def get(self, request: Request, pk: int) -> Response:

@@ -1,75 +1,123 @@
-"""Cached responses: rendered bytes, checked against model versions in the same cache round trip.
+"""Cached responses: rendered bytes, checked against versions in the same cache round trip.
 
-Every tracked model has a version number in the default cache. A response is stored with the versions of the
-models it read, and a read fetches the entry and the current versions with one ``get_many``: the entry is used
-only when its versions are still the current ones. A committed write to a tracked model replaces that model's
-version in ``transaction.on_commit``, so every response built from the old rows is rebuilt on its next read, a
-rolled-back write changes nothing, and no key is ever scanned or deleted. Entries also expire after their TTL,
-which bounds how long a lost invalidation (the cache was down during the write) can serve stale data.
+Versions live in the default cache, each a random number under a key of its own:
+
+- a **model version** per tracked model, for responses that show many of its rows (lists, counts);
+- an **object version** per row (``version:api.article:42``), for responses that show one object: it changes when
+  the row changes, and when a child row declared with ``track_models(Comment, parents=("article",))`` changes;
+- an **objects generation** per model, read by every object-scoped response of that model: a model-wide
+  ``bump_versions(Model)`` (bulk writes that send no signals) changes it, so they still reach every object.
+
+A response is stored with the versions it was built from, and a read fetches the entry and the current versions
+with one ``get_many``: the entry is used only when its versions are still the current ones and its lifetime has
+not passed. A committed write replaces the versions it affects in ``transaction.on_commit``, so a rolled-back
+write changes nothing and no key is ever scanned or deleted. A comment on article 42 thus rebuilds article 42's
+detail, its comments and the lists, and no other article's detail.
+
+A bump is read back to check that it landed (a cache that ignores errors drops a failed write silently). One that
+did not is kept in the database (``core.models.PendingInvalidation``) and retried by a background thread of the
+process, by ``/health/`` and by ``manage.py land_invalidations`` until it lands. Entries stay in the cache a while
+past their lifetime, so a read can still answer with the last good bytes when the database is down.
 """
 
 import hashlib
+import logging
 import random
 import secrets
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
+from datetime import timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
 from django.core.cache import cache
-from django.db import models, transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connections, models, transaction
+from django.db.models import Count, Min
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.utils import timezone
+
+from core.models import PendingInvalidation
+
+logger = logging.getLogger(__name__)
 
 Versions = tuple[int, ...]
 ModelClass = type[models.Model]
 
 VERSION_PREFIX = "version:"
+OBJECTS_SUFFIX = "#objects"
 LOCK_SUFFIX = ":lock"
 TTL_JITTER = 0.1
 LOCK_POLL_SECONDS = 0.01
 M2M_ACTIONS = frozenset({"post_add", "post_remove", "post_clear"})
+# The retry thread tries again after half a second, backing off to a few seconds while the cache still refuses
+# writes: a bump lands seconds after the cache is back.
+RETRY_FIRST_DELAY = 0.5
+RETRY_MAX_DELAY = 4.0
+RETRY_BATCH = 500
+# The parent foreign keys each row remembers as loaded, so moving a row to another parent rebuilds both parents.
+LOADED_PARENTS = "_caching_loaded_parents"
 
-_tracked: set[ModelClass] = set()
+# Each tracked model, with the foreign keys whose targets show its rows.
+_tracked: dict[ModelClass, tuple[models.ForeignKey[Any, Any], ...]] = {}
 
 
 class CachedResponse(NamedTuple):
-    """A rendered response as the cache holds it, with the model versions it was built from."""
+    """A rendered response as the cache holds it, with the versions it was built from and when it goes stale."""
 
     versions: Versions
     status: int
     etag: str
     body: bytes
+    # Seconds since the epoch. The default reads entries stored before this field existed as stale, not as errors.
+    expires: float = 0.0
 
 
-def track_models(*model_classes: ModelClass) -> None:
-    """Bump each model's version after every committed save or delete of its rows and many-to-many change."""
+class Lookup(NamedTuple):
+    """What a read found: the current entry or None, the current versions, and an outdated entry kept for errors."""
+
+    entry: CachedResponse | None
+    versions: Versions
+    stale: CachedResponse | None
+
+
+class PendingSummary(NamedTuple):
+    """How many bumps wait for the cache, and the age of the oldest in seconds."""
+
+    pending: int
+    oldest_seconds: float
+
+
+def track_models(*model_classes: ModelClass, parents: Sequence[str] = ()) -> None:
+    """Bump versions after every committed save or delete of the models' rows and many-to-many change.
+
+    ``parents`` names foreign keys of these models whose targets show their rows (an article shows its comments):
+    a row change also bumps the object version of the row it points to.
+    """
     for model in model_classes:
         uid = f"core.caching:{model._meta.label_lower}"
         # Connected per model, not for every sender: a receiver for all models would stop Django's fast
         # (signal-free) cascade deletes everywhere, third-party apps included.
         post_save.connect(_on_row_change, sender=model, dispatch_uid=uid)
         post_delete.connect(_on_row_change, sender=model, dispatch_uid=uid)
-        _tracked.add(model)
+        _tracked[model] = tuple(_parent_field(model, name) for name in parents)
+        if parents:
+            post_init.connect(_remember_parents, sender=model, dispatch_uid=uid)
     m2m_changed.connect(_on_m2m_change, dispatch_uid="core.caching:m2m")
 
 
+def _parent_field(model: ModelClass, name: str) -> "models.ForeignKey[Any, Any]":
+    """Return the model's foreign key called ``name``, or say what is wrong at import time."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.ForeignKey):
+        raise ImproperlyConfigured(f"track_models({model.__name__}, parents=...): {name!r} is not a foreign key.")
+    return field
+
+
 def is_tracked(model: ModelClass) -> bool:
-    """Return whether committed changes to the model bump its version."""
+    """Return whether committed changes to the model bump its versions."""
     return model in _tracked
-
-
-def _on_row_change(sender: ModelClass, using: str, **kwargs: Any) -> None:
-    """Bump the saved or deleted row's model once the transaction commits."""
-    bump_versions_on_commit(sender, using=using)
-
-
-def _on_m2m_change(
-    sender: ModelClass, instance: models.Model, action: str, model: ModelClass, using: str, **kwargs: Any
-) -> None:
-    """Bump both ends of a changed many-to-many relation once the transaction commits."""
-    changed = [side for side in (type(instance), model) if side in _tracked]
-    if action in M2M_ACTIONS and changed:
-        bump_versions_on_commit(*changed, using=using)
 
 
 def version_key(model: ModelClass) -> str:
@@ -77,14 +125,93 @@ def version_key(model: ModelClass) -> str:
     return VERSION_PREFIX + model._meta.label_lower
 
 
+def object_version_key(model: ModelClass, pk: object) -> str:
+    """Return the cache key of one row's version."""
+    return f"{VERSION_PREFIX}{model._meta.label_lower}:{pk}"
+
+
+def objects_generation_key(model: ModelClass) -> str:
+    """Return the cache key every object-scoped entry of the model reads besides its object's version."""
+    return VERSION_PREFIX + model._meta.label_lower + OBJECTS_SUFFIX
+
+
+def object_keys(model: ModelClass, pk: object) -> list[str]:
+    """Return the version keys a response showing one row depends on: the row's, and the model's generation."""
+    return [object_version_key(model, pk), objects_generation_key(model)]
+
+
+def model_wide_keys(model_classes: Iterable[ModelClass]) -> list[str]:
+    """Return the keys a change to any row of these models bumps: model versions and objects generations.
+
+    A child model's generation is its parents' too: a bulk change of comments reaches every article's detail.
+    """
+    keys: list[str] = []
+    for model in model_classes:
+        keys += [version_key(model), objects_generation_key(model)]
+        keys += [objects_generation_key(field.related_model) for field in _tracked.get(model, ())]
+    return list(dict.fromkeys(keys))
+
+
+def _remember_parents(sender: ModelClass, instance: models.Model, **kwargs: Any) -> None:
+    """Note the parents a row was loaded with, so a save that moves it also rebuilds the old parent."""
+    instance.__dict__[LOADED_PARENTS] = [instance.__dict__.get(field.attname) for field in _tracked[sender]]
+
+
+def _row_keys(model: ModelClass, instance: models.Model) -> list[str]:
+    """Return the keys a saved or deleted row bumps: its model, itself, and its old and new parents."""
+    keys = [version_key(model), object_version_key(model, instance.pk)]
+    loaded = instance.__dict__.get(LOADED_PARENTS) or [None] * len(_tracked[model])
+    for field, old in zip(_tracked[model], loaded, strict=True):
+        for parent_pk in {old, instance.__dict__.get(field.attname)} - {None}:
+            keys.append(object_version_key(field.related_model, parent_pk))
+    if _tracked[model]:
+        _remember_parents(model, instance)
+    return keys
+
+
+def _on_row_change(sender: ModelClass, instance: models.Model, using: str, **kwargs: Any) -> None:
+    """Bump the row's versions once the transaction commits."""
+    # The keys are taken now: after a delete, Django clears the instance's primary key.
+    bump_keys_on_commit(_row_keys(sender, instance), using=using)
+
+
+def _on_m2m_change(
+    sender: ModelClass,
+    instance: models.Model,
+    action: str,
+    model: ModelClass,
+    pk_set: set[Any] | None,
+    using: str,
+    **kwargs: Any,
+) -> None:
+    """Bump both ends of a changed many-to-many relation, their models and the rows linked or unlinked."""
+    if action not in M2M_ACTIONS:
+        return
+    keys: list[str] = []
+    if type(instance) in _tracked:
+        keys += [version_key(type(instance)), object_version_key(type(instance), instance.pk)]
+    if model in _tracked:
+        keys.append(version_key(model))
+        # clear() does not say which rows it unlinked: every row of the other side is rebuilt.
+        if pk_set is None:
+            keys.append(objects_generation_key(model))
+        else:
+            keys += [object_version_key(model, pk) for pk in pk_set]
+    if keys:
+        bump_keys_on_commit(keys, using=using)
+
+
 def _new_version() -> int:
     """Return a fresh version number; random, so two processes never pick the same one."""
     return secrets.randbits(62)
 
 
-def bump_versions(*model_classes: ModelClass) -> None:
-    """Give each model a new version, so every cached response that read it is rebuilt on its next read."""
-    cache.set_many({version_key(model): _new_version() for model in model_classes}, timeout=None)
+def bump_versions(*model_classes: ModelClass) -> bool:
+    """Give each model new versions, so every cached response that shows any of its rows is rebuilt.
+
+    Return whether the bump reached the cache; one that did not is retried until it does.
+    """
+    return bump_keys(model_wide_keys(model_classes))
 
 
 def bump_versions_on_commit(*model_classes: ModelClass, using: str | None = None) -> None:
@@ -92,17 +219,125 @@ def bump_versions_on_commit(*model_classes: ModelClass, using: str | None = None
 
     Writes that send no signals (``QuerySet.update()``, ``bulk_create()``) call this themselves.
     """
-    # robust: a cache error after the commit is logged, not turned into a 500 for a write that succeeded; the
-    # entries' TTL bounds how long the missed bump can serve stale data.
-    transaction.on_commit(partial(bump_versions, *model_classes), using=using, robust=True)
+    bump_keys_on_commit(model_wide_keys(model_classes), using=using)
 
 
-def read_entry(key: str, model_classes: Sequence[ModelClass]) -> tuple[CachedResponse | None, Versions]:
-    """Return the entry if it is still current (else None), and the current versions of the models.
+def bump_keys_on_commit(keys: Collection[str], *, using: str | None = None) -> None:
+    """Bump these version keys when the current transaction commits, or at once outside a transaction."""
+    # robust: whatever still goes wrong after the commit is logged, not turned into a 500 for a write that
+    # succeeded (a bump the cache refuses is not an error: it is kept and retried).
+    transaction.on_commit(partial(bump_keys, keys), using=using, robust=True)
+
+
+def bump_keys(keys: Collection[str]) -> bool:
+    """Give each version key a new random version; return whether that landed, keeping it for a retry if not."""
+    if _set_versions(keys):
+        return True
+    _keep_pending(keys)
+    return False
+
+
+def _set_versions(keys: Collection[str]) -> bool:
+    """Write new versions for the keys and return whether the cache holds them now."""
+    versions = {key: _new_version() for key in keys}
+    try:
+        cache.set_many(versions, timeout=None)
+        # django-redis with IGNORE_EXCEPTIONS drops a failed write silently (server down, out of memory, CLIENT PAUSE
+        # WRITE), and what set_many returns differs by backend: reading the versions back is the portable check.
+        # A concurrent bump of the same key reads as a failure too; the retry then only invalidates once more.
+        return bool(cache.get_many(list(versions)) == versions)
+    except Exception:
+        # Any backend error means the same thing here: the bump did not land.
+        logger.warning("Cache invalidation did not land; it will be retried", exc_info=True)
+        return False
+
+
+def _keep_pending(keys: Collection[str]) -> None:
+    """Record a bump the cache refused, and make sure this process retries it."""
+    try:
+        PendingInvalidation.objects.create(keys=sorted(keys))
+    except DatabaseError:
+        # Nowhere left to keep it: the entries' lifetime bounds how long it can serve stale data.
+        logger.exception("Cache invalidation lost: neither the cache nor the database took it")
+        return
+    _start_retry_thread()
+
+
+def land_pending_bumps(*, batch: int = RETRY_BATCH) -> bool:
+    """Retry the pending bumps, oldest first, a batch per cache round trip; return whether none is left.
+
+    Two processes may land the same rows at once: each gives the keys yet another random version, which only
+    invalidates again, and deleting the rows twice deletes them once.
+    """
+    while True:
+        rows = list(PendingInvalidation.objects.order_by("id").values_list("id", "keys")[:batch])
+        if not rows:
+            return True
+        if not _set_versions({key for _, keys in rows for key in keys}):
+            return False
+        # By id: a bump recorded since the read above stays pending until its own retry.
+        PendingInvalidation.objects.filter(id__in=[row_id for row_id, _ in rows]).delete()
+        if len(rows) < batch:
+            return True
+
+
+def pending_bumps() -> PendingSummary:
+    """Return how many bumps still wait for the cache, and how old the oldest is."""
+    summary = PendingInvalidation.objects.aggregate(count=Count("id"), oldest=Min("created_at"))
+    age = timezone.now() - summary["oldest"] if summary["oldest"] else timedelta()
+    return PendingSummary(summary["count"], max(0.0, age.total_seconds()))
+
+
+_retry_lock = threading.Lock()
+_retry_thread: threading.Thread | None = None
+_retry_wanted = False
+
+
+def _start_retry_thread() -> None:
+    """Start this process's retry thread unless it runs already; tell it a new bump is pending either way."""
+    global _retry_thread, _retry_wanted
+    with _retry_lock:
+        _retry_wanted = True
+        # is_alive(): a forked worker inherits the parent's Thread object, not the thread.
+        if _retry_thread is None or not _retry_thread.is_alive():
+            _retry_thread = threading.Thread(target=_retry_loop, name="cache-invalidation-retry", daemon=True)
+            _retry_thread.start()
+
+
+def _retry_loop() -> None:
+    """Land pending bumps, backing off while the cache refuses them; end when none is left."""
+    delay = RETRY_FIRST_DELAY
+    try:
+        while not _retry_done():
+            time.sleep(delay)
+            try:
+                landed = land_pending_bumps()
+            except DatabaseError:
+                logger.warning("Pending cache invalidations cannot be read; retrying", exc_info=True)
+                landed = False
+            delay = RETRY_FIRST_DELAY if landed else min(delay * 2, RETRY_MAX_DELAY)
+    finally:
+        connections.close_all()
+
+
+def _retry_done() -> bool:
+    """Return True, and forget this thread, once a pass found nothing pending and nothing was recorded since."""
+    global _retry_thread, _retry_wanted
+    with _retry_lock:
+        # Race: a bump recorded after the last pass but before this check set _retry_wanted, so one more pass runs;
+        # one recorded after this check finds no thread and starts a new one.
+        if _retry_wanted:
+            _retry_wanted = False
+            return False
+        _retry_thread = None
+        return True
+
+
+def read_entry(key: str, version_keys: Sequence[str]) -> Lookup:
+    """Return the entry if it is still current, the current versions, and an outdated 200 kept for errors.
 
     One round trip once the versions exist: the entry and the versions come back from the same ``get_many``.
     """
-    version_keys = [version_key(model) for model in model_classes]
     found = cache.get_many([key, *version_keys])
     missing = {name: _new_version() for name in version_keys if name not in found}
     if missing:
@@ -113,9 +348,11 @@ def read_entry(key: str, model_classes: Sequence[ModelClass]) -> tuple[CachedRes
         found = {**found, **missing}
     versions = tuple(found[name] for name in version_keys)
     entry = found.get(key)
-    if isinstance(entry, CachedResponse) and entry.versions == versions:
-        return entry, versions
-    return None, versions
+    if not isinstance(entry, CachedResponse):
+        return Lookup(None, versions, None)
+    if entry.versions == versions and entry.expires > time.time():
+        return Lookup(entry, versions, None)
+    return Lookup(None, versions, entry if entry.status == 200 else None)
 
 
 def etag_for(body: bytes) -> str:
@@ -127,11 +364,14 @@ def etag_for(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
-def store_entry(key: str, versions: Versions, status: int, body: bytes, ttl: int) -> CachedResponse:
-    """Store a rendered response for ``ttl`` seconds, give or take a jitter; return the entry."""
-    entry = CachedResponse(versions, status, etag_for(body), body)
+def store_entry(
+    key: str, versions: Versions, status: int, body: bytes, ttl: int, *, stale_for: int = 0
+) -> CachedResponse:
+    """Store a rendered response, current for ``ttl`` seconds give or take a jitter, kept ``stale_for`` more."""
     # Jitter spreads the expiry of entries built together, so they are not all rebuilt in the same second.
-    cache.set(key, entry, timeout=max(1, round(ttl * random.uniform(1 - TTL_JITTER, 1 + TTL_JITTER))))  # noqa: S311
+    lifetime = max(1, round(ttl * random.uniform(1 - TTL_JITTER, 1 + TTL_JITTER)))  # noqa: S311
+    entry = CachedResponse(versions, status, etag_for(body), body, time.time() + lifetime)
+    cache.set(key, entry, timeout=lifetime + stale_for)
     return entry
 
 
@@ -154,6 +394,6 @@ def wait_for_entry(key: str, versions: Versions, seconds: float) -> CachedRespon
     while time.monotonic() < deadline:
         time.sleep(LOCK_POLL_SECONDS)
         entry = cache.get(key)
-        if isinstance(entry, CachedResponse) and entry.versions == versions:
+        if isinstance(entry, CachedResponse) and entry.versions == versions and entry.expires > time.time():
             return entry
     return None

@@ -1,13 +1,20 @@
-"""The health check: whether the database and the cache answer, for load balancers and monitoring."""
+"""The health check: whether the database and the cache answer, and whether cache invalidations are pending.
+
+Load balancers poll it every few seconds, so it also retries the invalidations the cache refused: once the cache
+is back they land within one poll even if the process that recorded them is gone.
+"""
 
 import logging
 import secrets
+from typing import Any
 
 from django.core.cache import caches
 from django.db import DatabaseError, connections
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
+
+from core.caching import land_pending_bumps, pending_bumps
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +50,34 @@ def cache_answers(alias: str = "default") -> bool:
         return False
 
 
+def invalidations_pending(*, land: bool) -> dict[str, float] | None:
+    """Return how many cache invalidations wait and the oldest one's age, None if none; first try to land them."""
+    try:
+        if land and land_pending_bumps():
+            return None
+        pending, oldest_seconds = pending_bumps()
+    except DatabaseError:
+        logger.exception("Health check: pending cache invalidations cannot be read")
+        return None
+    return {"count": pending, "oldest_seconds": round(oldest_seconds, 1)} if pending else None
+
+
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
-    """Return 200 when the database and the cache answer, else 503, with each one's state."""
+    """Return 200 when the database and the cache answer, else 503, with each one's state.
+
+    While invalidations wait for the cache the status is "degraded", still a 200: every read is answered, and those
+    the pending invalidations concern may be stale.
+    """
     checks = {"database": database_answers(), "cache": cache_answers()}
     healthy = all(checks.values())
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        "checks": {name: "ok" if answers else "down" for name, answers in checks.items()},
-    }
+    states = {name: "ok" if answers else "down" for name, answers in checks.items()}
+    pending = invalidations_pending(land=checks["cache"]) if checks["database"] else None
+    states["invalidation"] = "unknown" if not checks["database"] else "pending" if pending else "ok"
+    body: dict[str, Any] = {"status": "unavailable" if not healthy else "degraded" if pending else "ok"}
+    body["checks"] = states
+    if pending:
+        body["pending_invalidations"] = pending
     response = JsonResponse(body, status=200 if healthy else 503)
     add_never_cache_headers(response)
     return response

@@ -3,7 +3,7 @@
 from functools import cache
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 
 from core.caching import CachedResponse
@@ -52,6 +52,24 @@ def entry_response(request: HttpRequest, entry: CachedResponse, *, per_user: boo
     # RFC 9110 section 13.2.2 precondition evaluation, as Django implements it: a 2xx whose ETag the client
     # already holds becomes a 304 without a body.
     return get_conditional_response(request, etag=entry.etag, response=response) or response
+
+
+def stale_entry_response(entry: CachedResponse) -> HttpResponse:
+    """Return an outdated entry's bytes, marked stale and kept out of every other cache.
+
+    Served only when rebuilding the entry failed (the database is down): the last good answer beats an error.
+    """
+    response = HttpResponse(entry.body, status=entry.status, content_type=JSON_CONTENT_TYPE)
+    # RFC 9211: the response comes from this server's cache, and it is not fresh.
+    response.headers["Cache-Status"] = f"{settings.API_CACHE_NAME}; hit; detail=stale"
+    # No ETag and no-store: nothing downstream may keep it or revalidate against it once the database is back.
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def repeated_parameter_response(name: str) -> HttpResponse:
+    """Return the 400 for a query parameter given more than once that the view reads once, in DRF's field shape."""
+    return JsonResponse({name: ["Give this query parameter once."]}, status=400)
 
 
 def _has_etag_precondition(request: HttpRequest) -> bool:

@@ -192,9 +192,15 @@ API_BROWSABLE = False
 # Hard upper bound for ?page_size=; larger values get a 400, not a silently smaller page.
 API_MAX_PAGE_SIZE = env.int("DJANGO_API_MAX_PAGE_SIZE", default=100)
 
-# Cached reads (core.views.CachedReadMixin). Writes rebuild entries at once; the TTL only bounds how long an
-# invalidation lost to a cache outage can serve stale data.
+# Cached reads (core.views.CachedReadMixin). Writes rebuild entries at once (a bump the cache refuses is kept in the
+# database and retried until it lands); the TTL bounds an entry's life when every invalidation is lost.
 API_CACHE_TTL = env.int("DJANGO_API_CACHE_TTL", default=300)
+# Seconds an entry stays in the cache past its TTL, served (marked stale) only when the database is down.
+API_CACHE_STALE_IF_ERROR = env.int("DJANGO_API_CACHE_STALE_IF_ERROR", default=86400)
+# Cache misses (rebuilds) each client may cause, as a DRF rate; hits are never counted. Empty: no budget.
+API_CACHE_MISS_RATE = env.str("DJANGO_API_CACHE_MISS_RATE", default="300/minute") or None
+# The cache's name in the Cache-Status header (RFC 9211) of a stale answer.
+API_CACHE_NAME = "{{ cookiecutter.project_slug }}"
 # A 404 is cached this long, so unknown ids cannot all reach the database; a create shows at once regardless.
 API_CACHE_NOT_FOUND_TTL = env.int("DJANGO_API_CACHE_NOT_FOUND_TTL", default=30)
 # While one process rebuilds a missing entry the others wait up to LOCK_WAIT seconds for it, then build it too.

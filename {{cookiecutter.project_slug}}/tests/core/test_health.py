@@ -24,7 +24,10 @@ def test_health_reports_database_and_cache_up(client: Client) -> None:
     response = client.get("/health/")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "invalidation": "ok"},
+    }
     assert "no-cache" in response["Cache-Control"]
 
 
@@ -34,7 +37,10 @@ def test_health_returns_503_when_the_cache_is_down(client: Client, monkeypatch: 
         response = client.get("/health/")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {"database": "ok", "cache": "down"}}
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "cache": "down", "invalidation": "ok"},
+    }
 
 
 def test_health_returns_503_when_the_database_is_down(client: Client) -> None:
@@ -42,7 +48,10 @@ def test_health_returns_503_when_the_database_is_down(client: Client) -> None:
         response = client.get("/health/")
 
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {"database": "down", "cache": "ok"}}
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "down", "cache": "ok", "invalidation": "unknown"},
+    }
 
 
 def test_health_refuses_writes(client: Client) -> None:
