@@ -97,11 +97,11 @@ def track_models(*model_classes: ModelClass, parents: Sequence[str] = ()) -> Non
     """
     for model in model_classes:
         uid = f"core.caching:{model._meta.label_lower}"
+        _tracked[model] = tuple(_parent_field(model, name) for name in parents)
         # Connected per model, not for every sender: a receiver for all models would stop Django's fast
         # (signal-free) cascade deletes everywhere, third-party apps included.
         post_save.connect(_on_row_change, sender=model, dispatch_uid=uid)
         post_delete.connect(_on_row_change, sender=model, dispatch_uid=uid)
-        _tracked[model] = tuple(_parent_field(model, name) for name in parents)
         if parents:
             post_init.connect(_remember_parents, sender=model, dispatch_uid=uid)
     m2m_changed.connect(_on_m2m_change, dispatch_uid="core.caching:m2m")

@@ -1,6 +1,7 @@
 """After every kind of committed write the next read shows it; a rolled-back write changes nothing cached.
 
-These tests commit for real (``transactional_db``): versions are bumped in ``transaction.on_commit``.
+These tests commit for real (``transactional_db``): versions are bumped in ``transaction.on_commit``. A change
+rebuilds only the responses that show it: a comment on one article leaves every other article's detail a hit.
 """
 
 from collections.abc import Callable
@@ -11,7 +12,8 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from api.factories import ArticleFactory, AuthorFactory, CommentFactory, TagFactory
-from api.models import Article, Comment, Tag
+from api.models import Article, Author, Comment, Tag
+from core.caching import bump_versions
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
 
@@ -26,7 +28,12 @@ def list_row(client: APIClient, article_id: int, url: str = "/api/articles/") ->
 
 def warm(client: APIClient, article: Article) -> None:
     """Read every list and detail the article appears in, so each is served from the cache next time."""
-    for url in ["/api/articles/", f"/api/articles/{article.pk}/", f"/api/articles/{article.pk}/comments/"]:
+    for url in [
+        "/api/articles/",
+        f"/api/articles/{article.pk}/",
+        f"/api/articles/{article.pk}/comments/",
+        f"/api/authors/{article.author_id}/",
+    ]:
         client.get(url)
         assert client.get(url).status_code == 200
 
@@ -79,7 +86,30 @@ EDITS: list[tuple[str, Callable[[Article], object], Callable[[APIClient, Article
     (
         "rename a tag",
         lambda a: _rename_tag("kept", "renamed"),
-        lambda c, a: list_row(c, a.pk)["tags"] == ["renamed"],  # type: ignore[index]
+        lambda c, a: (
+            list_row(c, a.pk)["tags"] == ["renamed"]  # type: ignore[index]
+            and [t["name"] for t in c.get(f"/api/articles/{a.pk}/").json()["tags"]] == ["renamed"]
+        ),
+    ),
+    (
+        "add a tag from the tag's side",
+        lambda a: TagFactory.create(name="added").articles.add(a),
+        lambda c, a: "added" in [t["name"] for t in c.get(f"/api/articles/{a.pk}/").json()["tags"]],
+    ),
+    (
+        "remove a tag from the tag's side",
+        lambda a: Tag.objects.get(name="kept").articles.remove(a),
+        lambda c, a: c.get(f"/api/articles/{a.pk}/").json()["tags"] == [],
+    ),
+    (
+        "clear a tag's articles",
+        lambda a: Tag.objects.get(name="kept").articles.clear(),
+        lambda c, a: c.get(f"/api/articles/{a.pk}/").json()["tags"] == [],
+    ),
+    (
+        "clear an article's tags",
+        lambda a: a.tags.clear(),
+        lambda c, a: c.get(f"/api/articles/{a.pk}/").json()["tags"] == [],
     ),
     (
         "add a comment",
@@ -96,14 +126,31 @@ EDITS: list[tuple[str, Callable[[Article], object], Callable[[APIClient, Article
         lambda c, a: list_row(c, a.pk) is None and c.get(f"/api/articles/{a.pk}/").status_code == 404,
     ),
     (
+        # A copy is deleted: Django clears the deleted instance's primary key, and the checks need it.
         "delete",
-        lambda a: a.delete(),
-        lambda c, a: list_row(c, a.pk) is None and c.get(f"/api/articles/{a.pk}/").status_code == 404,
+        lambda a: Article.objects.get(pk=a.pk).delete(),
+        lambda c, a: (
+            list_row(c, a.pk) is None
+            and c.get(f"/api/articles/{a.pk}/").status_code == 404
+            and c.get(f"/api/articles/{a.pk}/comments/").status_code == 404
+        ),
     ),
     (
         "bulk update",
         lambda a: _bulk_retitle(a, "Bulk"),
-        lambda c, a: list_row(c, a.pk)["title"] == "Bulk",  # type: ignore[index]
+        lambda c, a: (
+            list_row(c, a.pk)["title"] == "Bulk"  # type: ignore[index]
+            and c.get(f"/api/articles/{a.pk}/").json()["title"] == "Bulk"
+        ),
+    ),
+    (
+        "bulk unpublish",
+        lambda a: _bulk_unpublish(a),
+        lambda c, a: (
+            c.get(f"/api/articles/{a.pk}/").status_code == 404
+            and c.get(f"/api/articles/{a.pk}/comments/").status_code == 404
+            and c.get(f"/api/authors/{a.author_id}/").json()["article_count"] == 0
+        ),
     ),
 ]
 
@@ -127,6 +174,11 @@ def _rename_tag(old: str, new: str) -> None:
     tag = Tag.objects.get(name=old)
     tag.name = new
     tag.save()
+
+
+def _bulk_unpublish(article: Article) -> None:
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.DRAFT)
+    bump_versions(Article)
 
 
 def _bulk_retitle(article: Article, title: str) -> None:
@@ -185,3 +237,70 @@ def test_writes_through_the_api_show_in_the_next_reads(api_client: APIClient) ->
 
     client.delete(f"/api/articles/{created['id']}/")
     assert api_client.get("/api/articles/").json()["results"] == []
+
+
+def test_a_comment_on_one_article_leaves_the_other_articles_cached_detail_a_hit(
+    api_client: APIClient, django_assert_num_queries: Any
+) -> None:
+    commented, other = ArticleFactory.create(), ArticleFactory.create()
+    warm(api_client, commented)
+    warm(api_client, other)
+
+    CommentFactory.create(article=commented, body="fresh")
+
+    with django_assert_num_queries(0):
+        assert api_client.get(f"/api/articles/{other.pk}/").status_code == 200
+        assert api_client.get(f"/api/articles/{other.pk}/comments/").status_code == 200
+        assert api_client.get(f"/api/authors/{other.author_id}/").status_code == 200
+    assert api_client.get(f"/api/articles/{commented.pk}/").json()["latest_comments"][0]["body"] == "fresh"
+    assert api_client.get(f"/api/articles/{commented.pk}/comments/").json()["results"][0]["body"] == "fresh"
+    assert list_row(api_client, commented.pk)["comment_count"] == 1  # type: ignore[index]
+
+
+def test_an_edit_of_one_article_leaves_the_other_articles_cached_detail_a_hit(
+    api_client: APIClient, django_assert_num_queries: Any
+) -> None:
+    edited, other = ArticleFactory.create(), ArticleFactory.create()
+    warm(api_client, other)
+
+    _save_title(edited, "Edited")
+
+    with django_assert_num_queries(0):
+        assert api_client.get(f"/api/articles/{other.pk}/").status_code == 200
+    assert api_client.get(f"/api/articles/{edited.pk}/").json()["title"] == "Edited"
+
+
+def test_a_bulk_edit_of_comments_reaches_every_article_that_shows_them(api_client: APIClient) -> None:
+    comment = CommentFactory.create(body="before")
+    warm(api_client, comment.article)
+
+    Comment.objects.filter(pk=comment.pk).update(body="after")
+    bump_versions(Comment)
+
+    assert api_client.get(f"/api/articles/{comment.article_id}/").json()["latest_comments"][0]["body"] == "after"
+    assert api_client.get(f"/api/articles/{comment.article_id}/comments/").json()["results"][0]["body"] == "after"
+
+
+def test_moving_an_article_to_another_author_rebuilds_both_authors(api_client: APIClient) -> None:
+    article = ArticleFactory.create()
+    old_author, new_author = article.author, AuthorFactory.create()
+    assert api_client.get(f"/api/authors/{old_author.pk}/").json()["article_count"] == 1
+    assert api_client.get(f"/api/authors/{new_author.pk}/").json()["article_count"] == 0
+
+    loaded = Article.objects.get(pk=article.pk)
+    loaded.author = new_author
+    loaded.save()
+
+    assert api_client.get(f"/api/authors/{old_author.pk}/").json()["article_count"] == 0
+    assert api_client.get(f"/api/authors/{new_author.pk}/").json()["article_count"] == 1
+
+
+def test_renaming_an_author_rebuilds_the_details_of_their_articles(api_client: APIClient) -> None:
+    article = ArticleFactory.create()
+    warm(api_client, article)
+
+    Author.objects.filter(pk=article.author_id).update(name="Renamed")
+    bump_versions(Author)
+
+    assert api_client.get(f"/api/articles/{article.pk}/").json()["author"]["name"] == "Renamed"
+    assert api_client.get(f"/api/authors/{article.author_id}/").json()["name"] == "Renamed"

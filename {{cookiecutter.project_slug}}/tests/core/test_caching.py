@@ -1,4 +1,4 @@
-"""The cached-read toolkit: one round trip per hit, versions bumped on commit only, stampede and TTL care."""
+"""The cached-read toolkit: one round trip per hit, versions bumped on commit only, stampede, TTL and growth care."""
 
 import threading
 import time
@@ -15,9 +15,9 @@ from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
 from core import caching
-from core.caching import read_entry, store_entry, version_key
+from core.caching import read_entry, store_entry, track_models, version_key
 from core.views import CachedReadMixin, PublicReadView
-from tests.core.urls import GroupListView
+from tests.core.urls import GroupDetailView, GroupListView
 
 pytestmark = pytest.mark.urls("tests.core.urls")
 
@@ -210,3 +210,114 @@ def test_the_key_ignores_unknown_parameters_and_their_order_but_not_known_values
 def test_a_cached_view_of_an_untracked_model_is_refused_at_import() -> None:
     with pytest.raises(ImproperlyConfigured, match=r"track_models\(User\)"):
         type("UserListView", (CachedReadMixin, PublicReadView), {"cache_models": (User,)})
+
+
+def test_a_cached_view_of_an_untracked_object_is_refused_at_import() -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"track_models\(User\)"):
+        type("UserDetailView", (CachedReadMixin, PublicReadView), {"cache_object": User})
+
+
+def test_a_parent_that_is_not_a_foreign_key_is_refused_at_import() -> None:
+    with pytest.raises(ImproperlyConfigured, match="'name' is not a foreign key"):
+        track_models(Permission, parents=("name",))
+
+
+def test_an_object_scoped_entry_reads_its_object_and_its_models_generation_in_the_same_round_trip(
+    api_client: APIClient, spy: CacheSpy, db: None
+) -> None:
+    Group.objects.create(id=1, name="editors")
+    api_client.get("/groups/1/")
+    spy.calls.clear()
+
+    assert api_client.get("/groups/1/").status_code == 200
+    assert spy.calls == ["get_many"]
+    assert GroupDetailView().version_keys({"pk": 1}) == ["version:auth.group:1", "version:auth.group#objects"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_to_one_object_leaves_the_cached_detail_of_another_a_hit(
+    api_client: APIClient, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    editors, writers = Group.objects.create(name="editors"), Group.objects.create(name="writers")
+    api_client.get(f"/groups/{editors.pk}/")
+    api_client.get(f"/groups/{writers.pk}/")
+
+    writers.name = "authors"
+    writers.save()
+
+    with django_assert_num_queries(0):
+        assert api_client.get(f"/groups/{editors.pk}/").json()["name"] == "editors"
+    assert api_client.get(f"/groups/{writers.pk}/").json()["name"] == "authors"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_model_wide_bump_rebuilds_every_object_scoped_entry(api_client: APIClient) -> None:
+    group = Group.objects.create(name="editors")
+    api_client.get(f"/groups/{group.pk}/")
+
+    Group.objects.filter(pk=group.pk).update(name="writers")
+    caching.bump_versions(Group)
+
+    assert api_client.get(f"/groups/{group.pk}/").json()["name"] == "writers"
+
+
+@pytest.mark.django_db
+def test_a_repeated_parameter_is_a_400_naming_it_before_any_cache_work(api_client: APIClient, spy: CacheSpy) -> None:
+    response = api_client.get("/groups/?page_size=5&page_size=5")
+
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["Give this query parameter once."]}
+    assert spy.calls == []
+
+
+@pytest.mark.django_db
+def test_a_repeated_parameter_the_view_does_not_read_is_ignored(api_client: APIClient) -> None:
+    assert api_client.get("/groups/?utm=a&utm=b").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_list_parameter_may_be_repeated_and_each_list_is_an_entry_of_its_own() -> None:
+    view_class: type[GroupListView] = type("TaggedGroupListView", (GroupListView,), {"cache_list_params": ("tag",)})
+    view = view_class.as_view()
+
+    response = view(RequestFactory().get("/groups/?tag=a&tag=b"))
+
+    assert response.status_code == 200
+    key = view_class().cache_key
+    assert key(RequestFactory().get("/groups/?tag=a&tag=b"), {}, "public") != key(
+        RequestFactory().get("/groups/?tag=b"), {}, "public"
+    )
+
+
+@pytest.mark.django_db
+def test_misses_beyond_the_clients_budget_get_a_429_and_hits_are_never_counted(
+    api_client: APIClient, settings: Settings
+) -> None:
+    settings.API_CACHE_MISS_RATE = "2/minute"
+    Group.objects.create(name="editors")
+    assert api_client.get("/groups/?page_size=1").status_code == 200
+    assert api_client.get("/groups/?page_size=2").status_code == 200
+
+    refused = api_client.get("/groups/?page_size=3")
+
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
+    assert int(refused["Retry-After"]) > 0
+    for _ in range(5):
+        assert api_client.get("/groups/?page_size=1").status_code == 200
+    assert APIClient(REMOTE_ADDR="203.0.113.9").get("/groups/?page_size=3").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_200_stays_in_the_cache_past_its_lifetime_for_the_stale_window(
+    api_client: APIClient, spy: CacheSpy, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.API_CACHE_STALE_IF_ERROR = 1000
+    monkeypatch.setattr("random.uniform", lambda low, high: 1.0)
+    Group.objects.create(name="editors")
+
+    api_client.get("/groups/")
+
+    assert spy.set_timeouts == [300 + 1000]
+    entry = cache.get(group_list_key())
+    assert 299 < entry.expires - time.time() <= 300

@@ -74,9 +74,9 @@ class GroupListView(CachedReadMixin, PublicReadView):
 
 
 class GroupDetailView(CachedReadMixin, PublicReadView):
-    """A cached group, or a cached 404."""
+    """A cached group, or a cached 404: rebuilt when that group changes, not when another one does."""
 
-    cache_models = (Group,)
+    cache_object = Group
 
     def get(self, request: Request, pk: int) -> Response:
         """Return the group's name."""
