@@ -58,6 +58,8 @@ RETRY_MAX_DELAY = 4.0
 RETRY_BATCH = 500
 # The parent foreign keys each row remembers as loaded, so moving a row to another parent rebuilds both parents.
 LOADED_PARENTS = "_caching_loaded_parents"
+# A parent key that was not loaded (a deferred field), not None: None is a legal value of a nullable foreign key.
+_UNKNOWN: Any = object()
 
 # Each tracked model, with the foreign keys whose targets show its rows.
 _tracked: dict[ModelClass, tuple[models.ForeignKey[Any, Any], ...]] = {}
@@ -154,16 +156,19 @@ def model_wide_keys(model_classes: Iterable[ModelClass]) -> list[str]:
 
 def _remember_parents(sender: ModelClass, instance: models.Model, **kwargs: Any) -> None:
     """Note the parents a row was loaded with, so a save that moves it also rebuilds the old parent."""
-    instance.__dict__[LOADED_PARENTS] = [instance.__dict__.get(field.attname) for field in _tracked[sender]]
+    instance.__dict__[LOADED_PARENTS] = [instance.__dict__.get(field.attname, _UNKNOWN) for field in _tracked[sender]]
 
 
 def _row_keys(model: ModelClass, instance: models.Model) -> list[str]:
     """Return the keys a saved or deleted row bumps: its model, itself, and its old and new parents."""
     keys = [version_key(model), object_version_key(model, instance.pk)]
-    loaded = instance.__dict__.get(LOADED_PARENTS) or [None] * len(_tracked[model])
+    loaded = instance.__dict__.get(LOADED_PARENTS) or [_UNKNOWN] * len(_tracked[model])
     for field, old in zip(_tracked[model], loaded, strict=True):
-        for parent_pk in {old, instance.__dict__.get(field.attname)} - {None}:
-            keys.append(object_version_key(field.related_model, parent_pk))
+        parent_pks = {old, instance.__dict__.get(field.attname, _UNKNOWN)} - {None}
+        if _UNKNOWN in parent_pks:
+            # A deferred foreign key (``only()``): reading it now would cost a query, and fail after a delete.
+            keys.append(objects_generation_key(field.related_model))
+        keys += [object_version_key(field.related_model, pk) for pk in parent_pks - {_UNKNOWN}]
     if _tracked[model]:
         _remember_parents(model, instance)
     return keys

@@ -304,3 +304,14 @@ def test_renaming_an_author_rebuilds_the_details_of_their_articles(api_client: A
 
     assert api_client.get(f"/api/articles/{article.pk}/").json()["author"]["name"] == "Renamed"
     assert api_client.get(f"/api/authors/{article.author_id}/").json()["name"] == "Renamed"
+
+
+def test_a_comment_loaded_without_its_article_key_still_rebuilds_the_article_it_was_on(api_client: APIClient) -> None:
+    comment = CommentFactory.create(body="before")
+    warm(api_client, comment.article)
+
+    partial = Comment.objects.only("body").get(pk=comment.pk)
+    partial.body = "after"
+    partial.save()
+
+    assert api_client.get(f"/api/articles/{comment.article_id}/").json()["latest_comments"][0]["body"] == "after"
