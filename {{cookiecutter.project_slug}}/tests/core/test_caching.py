@@ -250,6 +250,31 @@ def test_a_change_to_one_object_leaves_the_cached_detail_of_another_a_hit(
     assert api_client.get(f"/groups/{writers.pk}/").json()["name"] == "authors"
 
 
+M2M_CHANGES_FROM_THE_OTHER_SIDE = {
+    "add": lambda group, permission: permission.group_set.add(group),
+    "remove": lambda group, permission: permission.group_set.remove(group),
+    "clear": lambda group, permission: permission.group_set.clear(),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", M2M_CHANGES_FROM_THE_OTHER_SIDE)
+def test_a_many_to_many_change_from_the_other_side_rebuilds_the_objects_it_links_or_unlinks(
+    api_client: APIClient, change: str
+) -> None:
+    group = Group.objects.create(name="editors")
+    permission = Permission.objects.get(codename="add_user")
+    if change != "add":
+        group.permissions.add(permission)
+    before = api_client.get(f"/groups/{group.pk}/permissions/").json()
+
+    M2M_CHANGES_FROM_THE_OTHER_SIDE[change](group, permission)
+
+    after = api_client.get(f"/groups/{group.pk}/permissions/").json()
+    assert after == (["add_user"] if change == "add" else [])
+    assert after != before
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_model_wide_bump_rebuilds_every_object_scoped_entry(api_client: APIClient) -> None:
     group = Group.objects.create(name="editors")

@@ -86,6 +86,16 @@ class GroupDetailView(CachedReadMixin, PublicReadView):
         return Response(group)
 
 
+class GroupPermissionListView(CachedReadMixin, PublicReadView):
+    """A group's permission codenames: it shows the group only, so only changes to that group rebuild it."""
+
+    cache_object = Group
+
+    def get(self, request: Request, pk: int) -> Response:
+        """Return the codenames."""
+        return Response(sorted(Permission.objects.filter(group=pk).values_list("codename", flat=True)))
+
+
 class GroupSerializer(serializers.ModelSerializer[Group]):
     """A group with its permission codenames, through DRF's ModelSerializer."""
 
@@ -126,6 +136,7 @@ urlpatterns: list[URLPattern] = [
     path("api/sign-in/", issue_token),
     path("groups/", GroupListView.as_view()),
     path("groups/<int:pk>/", GroupDetailView.as_view()),
+    path("groups/<int:pk>/permissions/", GroupPermissionListView.as_view()),
     path("groups/serialized/", GroupSerializedListView.as_view()),
 ]
 handler500 = "core.exceptions.server_error"
