@@ -312,17 +312,17 @@ def _start_retry_thread() -> None:
 def _retry_loop() -> None:
     """Land pending bumps, backing off while the cache refuses them; end when none is left."""
     delay = RETRY_FIRST_DELAY
-    try:
-        while not _retry_done():
-            time.sleep(delay)
-            try:
-                landed = land_pending_bumps()
-            except DatabaseError:
-                logger.warning("Pending cache invalidations cannot be read; retrying", exc_info=True)
-                landed = False
-            delay = RETRY_FIRST_DELAY if landed else min(delay * 2, RETRY_MAX_DELAY)
-    finally:
-        connections.close_all()
+    while not _retry_done():
+        time.sleep(delay)
+        try:
+            landed = land_pending_bumps()
+        except DatabaseError:
+            logger.warning("Pending cache invalidations cannot be read; retrying", exc_info=True)
+            landed = False
+        finally:
+            # Between passes the thread holds no connection: with a pool, it would take one from the requests.
+            connections.close_all()
+        delay = RETRY_FIRST_DELAY if landed else min(delay * 2, RETRY_MAX_DELAY)
 
 
 def _retry_done() -> bool:
