@@ -4,7 +4,8 @@ Versions live in the default cache, each a random number under a key of its own:
 
 - a **model version** per tracked model, for responses that show many of its rows (lists, counts);
 - an **object version** per row (``version:api.article:42``), for responses that show one object: it changes when
-  the row changes, and when a child row declared with ``track_models(Comment, parents=("article",))`` changes;
+  the row changes, when a child row declared with ``track_models(Comment, parents=("article",))`` changes, and
+  when a many-to-many change links or unlinks it;
 - an **objects generation** per model, read by every object-scoped response of that model: a model-wide
   ``bump_versions(Model)`` (bulk writes that send no signals) changes it, so they still reach every object.
 
