@@ -73,8 +73,12 @@ class CachedResponse(NamedTuple):
     status: int
     etag: str
     body: bytes
-    # Seconds since the epoch. The default reads entries stored before this field existed as stale, not as errors.
-    expires: float = 0.0
+    expires: float  # seconds since the epoch
+
+
+# Part of every entry key: during a rolling deploy old and new processes run side by side, and neither can read
+# the other's entries once the fields of CachedResponse change. Change it with them.
+ENTRY_FORMAT = 2
 
 
 class Lookup(NamedTuple):

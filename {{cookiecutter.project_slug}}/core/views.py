@@ -36,6 +36,7 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from core.caching import (
+    ENTRY_FORMAT,
     CachedResponse,
     ModelClass,
     Versions,
@@ -182,7 +183,7 @@ class CachedReadMixin(APIView):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, at import time, a cached view that shows a model whose changes are not tracked."""
         super().__init_subclass__(**kwargs)
-        cls._key_prefix = f"response:{cls.__module__}.{cls.__qualname__}:"
+        cls._key_prefix = f"response:{ENTRY_FORMAT}:{cls.__module__}.{cls.__qualname__}:"
         cls._key_params = tuple(sorted({*cls.cache_query_params, *cls.cache_list_params}))
         cls._single_params = tuple(name for name in cls._key_params if name not in cls.cache_list_params)
         cls._model_keys = tuple(version_key(model) for model in cls.cache_models)
