@@ -56,6 +56,7 @@ PAGE_PARAMS = ("cursor", "ordering", "page_size")
 ARTICLE_MODELS = (Article, Author, Tag, Comment)
 NOT_FOUND = documented_error(NO_ARTICLE)
 CHANGED = documented_error("The article changed since the ETag sent in If-Match.")
+HIDDEN = documented_error("No article has this id, or it is a draft the user may not change (as on GET).")
 
 
 def _article_or_404(article_id: int) -> Article:
@@ -132,7 +133,7 @@ class ArticleDetailView(CachedReadMixin, PublicReadView):
     @extend_schema(
         request=ArticleWriteSerializer,
         parameters=[if_match_parameter()],
-        responses={200: ArticleDetailSerializer, 404: NOT_FOUND, 412: CHANGED},
+        responses={200: ArticleDetailSerializer, 404: HIDDEN, 412: CHANGED},
     )
     def put(self, request: Request, pk: int) -> Response:
         """Replace the article's fields."""
@@ -141,13 +142,13 @@ class ArticleDetailView(CachedReadMixin, PublicReadView):
     @extend_schema(
         request=ArticleWriteSerializer,
         parameters=[if_match_parameter()],
-        responses={200: ArticleDetailSerializer, 404: NOT_FOUND, 412: CHANGED},
+        responses={200: ArticleDetailSerializer, 404: HIDDEN, 412: CHANGED},
     )
     def patch(self, request: Request, pk: int) -> Response:
         """Change some of the article's fields."""
         return self._update(request, pk, partial=True)
 
-    @extend_schema(parameters=[if_match_parameter()], responses={204: None, 404: NOT_FOUND, 412: CHANGED})
+    @extend_schema(parameters=[if_match_parameter()], responses={204: None, 404: HIDDEN, 412: CHANGED})
     def delete(self, request: Request, pk: int) -> Response:
         """Delete the article and its comments."""
         article_delete(article_id=pk, user=request.user, if_match=request.headers.get("If-Match"))
