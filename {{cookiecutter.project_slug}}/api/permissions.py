@@ -1,15 +1,13 @@
-"""Who may change what in the example API."""
-
-from typing import Any
+"""Who may see and change what in the example API."""
 
 from django.contrib.auth.models import AnonymousUser, User
-from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 
 from api.models import Article, Author
 
 # What request.user is: the signed-in user, or AnonymousUser.
 Requester = User | AnonymousUser
+
+CHANGE_REFUSED = "Only the article's author or staff may change it."
 
 
 def may_write_as(user: Requester, author: Author) -> bool:
@@ -17,11 +15,11 @@ def may_write_as(user: Requester, author: Author) -> bool:
     return bool(user.is_staff or (author.user_id is not None and author.user_id == user.pk))
 
 
-class IsArticleAuthorOrStaff(BasePermission):
-    """Only the user linked to the article's author, or staff, may change an article."""
+def may_change(user: Requester, article: Article) -> bool:
+    """Return whether the user may change or delete the article: they wrote it, or they are staff."""
+    return may_write_as(user, article.author)
 
-    message = "Only the article's author or staff may change it."
 
-    def has_object_permission(self, request: Request, view: Any, obj: Article) -> bool:
-        """Return whether the user wrote the article or is staff."""
-        return may_write_as(request.user, obj.author)
+def may_know_of(user: Requester, article: Article) -> bool:
+    """Return whether the user may learn that the article exists: it is published, or they may change it."""
+    return article.status == Article.Status.PUBLISHED or may_change(user, article)

@@ -115,8 +115,10 @@ def article_detail(*, article_id: int, published_only: bool = True) -> Article |
 
 
 def article_for_update(*, article_id: int) -> Article | None:
-    """Return the article, whatever its status, with the author needed for the permission check, or None."""
-    return Article.objects.select_related("author").filter(pk=article_id).first()
+    """Return the article, whatever its status, with its author, locked until the transaction ends; or None."""
+    # Only the article's row is locked (not its author's): concurrent writes to one article queue here, so each
+    # reads the row the previous one committed. SQLite has no row locks; its IMMEDIATE transactions queue them.
+    return Article.objects.select_for_update(of=("self",)).select_related("author").filter(pk=article_id).first()
 
 
 def published_article_exists(*, article_id: int) -> bool:

@@ -4,13 +4,74 @@ List rows are built from ``values()`` by the selectors, not by these serializers
 classes only describe those rows to the OpenAPI schema.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
+from django.db import models
 from rest_framework import serializers
 
 from api.models import Article, Author, Comment, Tag
 
 MAX_ID = 2**63 - 1
+_M = TypeVar("_M", bound=models.Model)
+
+
+class StrictCharField(serializers.CharField):
+    """A text field that takes strings only, where DRF's CharField turns the number 123 into "123"."""
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        """Return the validated string, refusing any other JSON type."""
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictSlugField(StrictCharField, serializers.SlugField):
+    """A slug that must be sent as a string."""
+
+
+class StrictModelSerializer(serializers.ModelSerializer[_M]):
+    """A model serializer whose text fields, generated or not, take strings only."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.SlugField: StrictSlugField,
+    }
+
+
+class TagSlugsField(serializers.ListField):
+    """Tag slugs, at most ``settings.API_MAX_TAGS``, resolved to tags in one query whatever their number."""
+
+    child = StrictSlugField(max_length=100)
+    default_error_messages = {"unknown": "No tag has the slug {slugs}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=settings.API_MAX_TAGS, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Tag]:
+        """Return the tags, refusing too many slugs before validating any, and naming the unknown ones."""
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        try:
+            slugs = set(super().to_internal_value(data))
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(_item_messages(exc.detail)) from exc
+        tags = list(Tag.objects.filter(slug__in=slugs))
+        unknown = sorted(slugs - {tag.slug for tag in tags})
+        if unknown:
+            self.fail("unknown", slugs=", ".join(repr(slug) for slug in unknown))
+        return tags
+
+
+def _item_messages(detail: Any) -> list[str]:
+    """Return a list field's errors as flat messages ("Item 2: ..."), the shape of every other field's errors."""
+    if not isinstance(detail, dict):
+        return [str(message) for message in detail]
+    return [f"Item {index}: {message}" for index, messages in detail.items() for message in messages]
 
 
 class ArticleListFilterSerializer(serializers.Serializer[Any]):
@@ -59,13 +120,14 @@ class TagSerializer(serializers.ModelSerializer[Tag]):
         fields = ["id", "name", "slug"]
 
 
-class CommentSerializer(serializers.ModelSerializer[Comment]):
+class CommentSerializer(StrictModelSerializer[Comment]):
     """A comment, as listed and as posted."""
 
     class Meta:
         model = Comment
         fields = ["id", "author_name", "body", "created_at"]
         read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"body": {"max_length": settings.API_MAX_COMMENT_BODY}}
 
 
 class ArticleDetailSerializer(serializers.ModelSerializer[Article]):
@@ -85,13 +147,11 @@ class ArticleDetailSerializer(serializers.ModelSerializer[Article]):
         read_only_fields = fields  # a response shape: every field is always there, null or not
 
 
-class ArticleWriteSerializer(serializers.ModelSerializer[Article]):
+class ArticleWriteSerializer(StrictModelSerializer[Article]):
     """The fields a writer sends to create or change an article."""
 
-    slug = serializers.SlugField(max_length=200, required=False, help_text="Made from the title when left out.")
-    tags = serializers.SlugRelatedField(
-        many=True, slug_field="slug", queryset=Tag.objects.all(), required=False, help_text="Tag slugs."
-    )
+    slug = StrictSlugField(max_length=200, required=False, help_text="Made from the title when left out.")
+    tags = TagSlugsField(required=False, help_text="Tag slugs.")
     author = serializers.PrimaryKeyRelatedField(
         queryset=Author.objects.all(), required=False, help_text="Staff only; others write as their own author."
     )
@@ -99,6 +159,7 @@ class ArticleWriteSerializer(serializers.ModelSerializer[Article]):
     class Meta:
         model = Article
         fields = ["title", "slug", "body", "status", "tags", "author"]
+        extra_kwargs = {"body": {"max_length": settings.API_MAX_ARTICLE_BODY}}
 
 
 class AuthorListItemSerializer(serializers.Serializer[Any]):

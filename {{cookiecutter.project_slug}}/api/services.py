@@ -11,10 +11,19 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from api.models import Article, Author, Comment, Tag
-from api.permissions import Requester, may_write_as
+from api.permissions import CHANGE_REFUSED, Requester, may_change, may_know_of, may_write_as
+from api.selectors import article_detail, article_for_update
+from api.serializers import ArticleDetailSerializer
+from core.preconditions import check_if_match, etag_of
+
+NO_ARTICLE = "No published article has this id."
+SLUG_TAKEN = "An article with this slug already exists."
+# Attempts at a generated slug before giving up: the first is the bare title's, the others add a random suffix, so
+# only a concurrent create of the same title makes a second one necessary.
+SLUG_ATTEMPTS = 5
 
 
 def _writing_author(*, user: Requester, requested: Author | None) -> Author:
@@ -29,25 +38,32 @@ def _writing_author(*, user: Requester, requested: Author | None) -> Author:
     return author
 
 
-def _unique_slug(title: str) -> str:
-    """Return a slug made from the title, with a random suffix when it is taken."""
+def _slug_candidates(title: str) -> list[str]:
+    """Return the slugs to try for the title, in order: the bare one unless it is taken, then random suffixes."""
     slug = slugify(title)[:180] or "article"
-    if Article.objects.filter(slug=slug).exists():
-        slug = f"{slug}-{secrets.token_hex(4)}"
-    return slug
+    bare = [] if Article.objects.filter(slug=slug).exists() else [slug]
+    return [*bare, *(f"{slug}-{secrets.token_hex(4)}" for _ in range(SLUG_ATTEMPTS))][:SLUG_ATTEMPTS]
 
 
-def _save(article: Article, tags: Iterable[Tag] | None) -> Article:
-    """Save the article and its tags in one transaction, turning a lost slug race into a 400."""
+def _publish_date(article: Article) -> set[str]:
+    """Date a newly published article; return the fields this changed."""
     if article.status == Article.Status.PUBLISHED and article.published_at is None:
         article.published_at = timezone.now()
+        return {"published_at"}
+    return set()
+
+
+def _save(article: Article, tags: Iterable[Tag] | None, update_fields: Iterable[str] | None = None) -> Article:
+    """Save the article and its tags in one transaction (a savepoint inside another), a taken slug as a 400."""
     try:
         with transaction.atomic():
-            article.save()
+            article.save(update_fields=update_fields)
             if tags is not None:
                 article.tags.set(tags)
     except IntegrityError as exc:
-        raise ValidationError({"slug": ["An article with this slug already exists."]}) from exc
+        if not Article.objects.filter(slug=article.slug).exclude(pk=article.pk).exists():
+            raise
+        raise ValidationError({"slug": [SLUG_TAKEN]}) from exc
     return article
 
 
@@ -57,24 +73,61 @@ def article_create(*, user: Requester, data: dict[str, Any]) -> Article:
     tags = fields.pop("tags", [])
     author = _writing_author(user=user, requested=fields.pop("author", None))
     article = Article(author=author, **fields)
-    article.slug = article.slug or _unique_slug(article.title)
+    _publish_date(article)
+    if article.slug:  # the client's own: a taken one is the client's to change
+        return _save(article, tags)
+    *retries, last = _slug_candidates(article.title)
+    for slug in retries:
+        article.slug = slug
+        try:
+            return _save(article, tags)
+        except ValidationError:
+            # Race: a concurrent create took this slug after the check; only the savepoint was rolled back.
+            continue
+    article.slug = last
     return _save(article, tags)
 
 
-def article_update(*, article: Article, user: Requester, data: dict[str, Any]) -> Article:
-    """Change an article from validated data; a PATCH sends only the fields it changes."""
+def _article_to_change(*, article_id: int, user: Requester, if_match: str | None) -> Article:
+    """Return the article locked for a change by the user, or raise a 404, 403 or 412."""
+    article = article_for_update(article_id=article_id)
+    # Someone else's draft is a 404, as on GET: a 403 would tell that an unpublished article has this id.
+    if article is None or not may_know_of(user, article):
+        raise NotFound(NO_ARTICLE)
+    if not may_change(user, article):
+        raise PermissionDenied(CHANGE_REFUSED)
+    check_if_match(if_match, lambda: article_etag(article_id=article_id))
+    return article
+
+
+def article_etag(*, article_id: int) -> str:
+    """Return the ETag of the article's current detail, drafts included: the one its GET and writes send."""
+    detail = article_detail(article_id=article_id, published_only=False)
+    return etag_of(ArticleDetailSerializer(detail).data)
+
+
+def article_update(*, article_id: int, user: Requester, data: dict[str, Any], if_match: str | None = None) -> Article:
+    """Change the fields of an article sent in validated data, if the ETag in ``if_match`` is still its own.
+
+    The article is read under its row lock and only the fields sent are written, so concurrent changes to other
+    fields are kept; tags are replaced only when sent.
+    """
     fields = dict(data)
     tags = fields.pop("tags", None)
-    if "author" in fields:
-        article.author = _writing_author(user=user, requested=fields.pop("author"))
-    for name, value in fields.items():
-        setattr(article, name, value)
-    return _save(article, tags)
+    with transaction.atomic():
+        article = _article_to_change(article_id=article_id, user=user, if_match=if_match)
+        if "author" in fields:
+            fields["author"] = _writing_author(user=user, requested=fields["author"])
+        for name, value in fields.items():
+            setattr(article, name, value)
+        changed = {*fields, *_publish_date(article), "updated_at"}
+        return _save(article, tags, update_fields=changed)
 
 
-def article_delete(*, article: Article) -> None:
-    """Delete an article with its comments."""
-    article.delete()
+def article_delete(*, article_id: int, user: Requester, if_match: str | None = None) -> None:
+    """Delete an article with its comments, if the ETag in ``if_match`` is still its own."""
+    with transaction.atomic():
+        _article_to_change(article_id=article_id, user=user, if_match=if_match).delete()
 
 
 def comment_create(*, article_id: int, data: dict[str, Any]) -> Comment:

@@ -12,7 +12,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api.models import Article, Author, Comment, Tag
-from api.permissions import IsArticleAuthorOrStaff
 from api.selectors import (
     ARTICLE_ORDERINGS,
     AUTHOR_ORDERINGS,
@@ -20,7 +19,6 @@ from api.selectors import (
     MY_ARTICLE_ORDERINGS,
     TAG_ORDERINGS,
     article_detail,
-    article_for_update,
     article_list,
     article_rows,
     author_article_list,
@@ -43,9 +41,10 @@ from api.serializers import (
     StatsSerializer,
     TagListItemSerializer,
 )
-from api.services import article_create, article_delete, article_update, comment_create
+from api.services import NO_ARTICLE, article_create, article_delete, article_update, comment_create
 from core.pagination import KeysetPagination
-from core.schema import documented_error, keyset_page, keyset_parameters
+from core.preconditions import etag_of
+from core.schema import documented_error, if_match_parameter, keyset_page, keyset_parameters
 from core.views import CachedReadMixin, PublicReadView
 
 ARTICLE_PAGES = KeysetPagination(ARTICLE_ORDERINGS, default="-published_at")
@@ -55,8 +54,9 @@ COMMENT_PAGES = KeysetPagination(COMMENT_ORDERINGS, default="-created_at")
 MY_ARTICLE_PAGES = KeysetPagination(MY_ARTICLE_ORDERINGS, default="-id")
 PAGE_PARAMS = ("cursor", "ordering", "page_size")
 ARTICLE_MODELS = (Article, Author, Tag, Comment)
-NO_ARTICLE = "No published article has this id."
 NOT_FOUND = documented_error(NO_ARTICLE)
+CHANGED = documented_error("The article changed since the ETag sent in If-Match.")
+HIDDEN = documented_error("No article has this id, or it is a draft the user may not change (as on GET).")
 
 
 def _article_or_404(article_id: int) -> Article:
@@ -102,60 +102,66 @@ class ArticleListView(CachedReadMixin, PublicReadView):
         serializer = ArticleWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         article = article_create(user=request.user, data=serializer.validated_data)
-        return Response(ArticleDetailSerializer(_detail_after_write(article)).data, status=status.HTTP_201_CREATED)
+        return _written(article.pk, status.HTTP_201_CREATED)
 
 
-def _detail_after_write(article: Article) -> Article:
-    """Return the written article in its detail shape, drafts included."""
-    detail = article_detail(article_id=article.pk, published_only=False)
+def _written(article_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+    """Return the written article's detail, drafts included, with the ETag a later If-Match is compared to."""
+    detail = article_detail(article_id=article_id, published_only=False)
     if detail is None:  # deleted by someone else in between
-        raise NotFound
-    return detail
+        raise NotFound(NO_ARTICLE)
+    data = ArticleDetailSerializer(detail).data
+    # A draft has no GET, so a write's response is where its author gets the ETag for the next conditional write.
+    return Response(data, status=status_code, headers={"ETag": etag_of(data)})
 
 
 class ArticleDetailView(CachedReadMixin, PublicReadView):
-    """One published article in full; its author or staff change and delete it."""
+    """One published article in full; its author or staff change and delete it.
+
+    Who may change which article is the services' to decide, under the article's lock: someone else's draft is a
+    404 as on GET, someone else's published article a 403.
+    """
 
     cache_object = Article
     cache_models = (Author, Tag)
-    permission_classes = [IsAuthenticated, IsArticleAuthorOrStaff]
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: ArticleDetailSerializer, 404: NOT_FOUND})
     def get(self, request: Request, pk: int) -> Response:
         """Return the article with its author, tags and latest comments."""
         return Response(ArticleDetailSerializer(_article_or_404(pk)).data)
 
-    @extend_schema(request=ArticleWriteSerializer, responses=ArticleDetailSerializer)
+    @extend_schema(
+        request=ArticleWriteSerializer,
+        parameters=[if_match_parameter()],
+        responses={200: ArticleDetailSerializer, 404: HIDDEN, 412: CHANGED},
+    )
     def put(self, request: Request, pk: int) -> Response:
         """Replace the article's fields."""
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=ArticleWriteSerializer, responses=ArticleDetailSerializer)
+    @extend_schema(
+        request=ArticleWriteSerializer,
+        parameters=[if_match_parameter()],
+        responses={200: ArticleDetailSerializer, 404: HIDDEN, 412: CHANGED},
+    )
     def patch(self, request: Request, pk: int) -> Response:
         """Change some of the article's fields."""
         return self._update(request, pk, partial=True)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(parameters=[if_match_parameter()], responses={204: None, 404: HIDDEN, 412: CHANGED})
     def delete(self, request: Request, pk: int) -> Response:
         """Delete the article and its comments."""
-        article_delete(article=self._editable(request, pk))
+        article_delete(article_id=pk, user=request.user, if_match=request.headers.get("If-Match"))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def _editable(self, request: Request, pk: int) -> Article:
-        """Return the article if the user may change it; raise a 404 or a 403 otherwise."""
-        article = article_for_update(article_id=pk)
-        if article is None:
-            raise NotFound
-        self.check_object_permissions(request, article)
-        return article
 
     def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
         """Validate and apply a PUT or PATCH."""
-        article = self._editable(request, pk)
-        serializer = ArticleWriteSerializer(article, data=request.data, partial=partial)
+        serializer = ArticleWriteSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        article_update(article=article, user=request.user, data=serializer.validated_data)
-        return Response(ArticleDetailSerializer(_detail_after_write(article)).data)
+        data = serializer.validated_data
+        article_update(article_id=pk, user=request.user, data=data, if_match=request.headers.get("If-Match"))
+        return _written(pk)
 
 
 class ArticleCommentListView(CachedReadMixin, PublicReadView):

@@ -1,4 +1,4 @@
-"""JSON request parsing with orjson, with the body size limit enforced before anything is read."""
+"""JSON request parsing with orjson, with the body size and nesting depth limits enforced before DRF sees the data."""
 
 from collections.abc import Mapping
 from typing import IO, Any
@@ -18,6 +18,25 @@ class RequestTooLarge(APIException):
     default_code = "request_too_large"
 
 
+def nesting_exceeds(data: Any, limit: int) -> bool:
+    """Return whether arrays and objects in the decoded data nest more than ``limit`` levels deep."""
+    # Level by level rather than recursively: walking a hostile body must not itself hit the recursion limit, and
+    # the same limit keeps DRF's recursive field validation far from it.
+    level = [data] if isinstance(data, list | dict) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, list | dict)
+        ]
+    return False
+
+
 class ORJSONParser(BaseParser):
     """Parse JSON bodies with orjson."""
 
@@ -26,7 +45,7 @@ class ORJSONParser(BaseParser):
     def parse(
         self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
-        """Return the decoded body, refusing one that is too large or not JSON."""
+        """Return the decoded body, refusing one that is too large, nested too deep, or not JSON."""
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         # DRF hands parsers the raw request stream, which skips Django's own size check: read one byte past
         # the limit to tell an oversized body from one exactly at it.
@@ -34,6 +53,9 @@ class ORJSONParser(BaseParser):
         if limit is not None and len(body) > limit:
             raise RequestTooLarge
         try:
-            return orjson.loads(body)
+            data = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+        if nesting_exceeds(data, settings.API_MAX_JSON_DEPTH):
+            raise ParseError(f"JSON nested deeper than {settings.API_MAX_JSON_DEPTH} levels.")
+        return data

@@ -155,3 +155,13 @@ def keyset_page(name: str, item: type[serializers.Serializer[Any]]) -> serialize
             "results": item(many=True),
         },
     )
+
+
+def if_match_parameter() -> OpenApiParameter:
+    """Return the If-Match request header of a write that answers 412 when the ETag it names is no longer current."""
+    return OpenApiParameter(
+        "If-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="An ETag last received for this resource, or *: refused with 412 unless it is still current.",
+    )

@@ -152,6 +152,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Bodies above this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=1_048_576)
+# Bounds of what a client may send the example API, each refused with a 400 one past it (api.serializers,
+# core.parsers). They also bound every response a client can grow: an article shows at most API_MAX_TAGS tags and its
+# five latest comments.
+API_MAX_JSON_DEPTH = env.int("DJANGO_API_MAX_JSON_DEPTH", default=32)
+API_MAX_TAGS = env.int("DJANGO_API_MAX_TAGS", default=20)
+API_MAX_ARTICLE_BODY = env.int("DJANGO_API_MAX_ARTICLE_BODY", default=100_000)
+API_MAX_COMMENT_BODY = env.int("DJANGO_API_MAX_COMMENT_BODY", default=5_000)
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.ORJSONRenderer"],

@@ -29,6 +29,8 @@ HOST = "http://testserver"
 METHODS = ("get", "put", "post", "delete", "patch")
 ARTICLE = {"title": "Fast APIs", "body": "Cache the bytes.", "status": "published", "tags": ["django"]}
 COMMENT = {"author_name": "Ann", "body": "Nice."}
+STALE = {"If-Match": '"stale"'}
+ANY_ETAG = {"If-Match": "*"}
 TOO_LARGE = b" " * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
 
 
@@ -45,6 +47,7 @@ class Case:
     body: Any = None
     raw: bytes | None = None
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
     #: Send the request twice and check the second answer: a cache hit for a read, a throttled one for a write.
     twice: bool = False
     #: Send the request, then again with the ETag it got in If-None-Match.
@@ -87,14 +90,19 @@ CASES = [
     Case("PUT /api/articles/{id}/", 400, "missing fields", signed_in=True, body={"title": "Only"}),
     Case("PUT /api/articles/{id}/", 403, "someone else's", target="theirs", signed_in=True, body=ARTICLE),
     Case("PUT /api/articles/{id}/", 404, "unknown id", target="missing", signed_in=True, body=ARTICLE),
+    Case("PUT /api/articles/{id}/", 412, "stale ETag", signed_in=True, body=ARTICLE, headers=STALE),
     Case("PATCH /api/articles/{id}/", 200, "changed", signed_in=True, body={"title": "Faster APIs"}),
     Case("PATCH /api/articles/{id}/", 401, "anonymous", body={"title": "Faster APIs"}),
     Case("PATCH /api/articles/{id}/", 403, "someone else's", target="theirs", signed_in=True, body={"title": "x"}),
+    Case("PATCH /api/articles/{id}/", 200, "If-Match: *", signed_in=True, body={"title": "x"}, headers=ANY_ETAG),
+    Case("PATCH /api/articles/{id}/", 404, "someone else's draft", target="their_draft", signed_in=True, body={}),
+    Case("PATCH /api/articles/{id}/", 412, "stale ETag", signed_in=True, body={"title": "x"}, headers=STALE),
     Case("PATCH /api/articles/{id}/", 415, "not JSON", signed_in=True, raw=b"x", content_type="text/plain"),
     Case("DELETE /api/articles/{id}/", 204, "deleted", signed_in=True),
     Case("DELETE /api/articles/{id}/", 401, "anonymous"),
     Case("DELETE /api/articles/{id}/", 403, "someone else's", target="theirs", signed_in=True),
     Case("DELETE /api/articles/{id}/", 404, "unknown id", target="missing", signed_in=True),
+    Case("DELETE /api/articles/{id}/", 412, "stale ETag", signed_in=True, headers=STALE),
     Case("GET /api/articles/{id}/comments/", 200, "first page"),
     Case("GET /api/articles/{id}/comments/", 200, "from the cache", twice=True),
     Case("GET /api/articles/{id}/comments/", 304, "revalidated", revalidate=True),
@@ -148,13 +156,20 @@ def openapi(document: dict[str, Any]) -> OpenAPI:
 
 @pytest.fixture
 def world(writer: User, writer_author: Author) -> World:
-    """Return the writer's published article and draft, someone else's article, tags and comments."""
+    """Return the writer's published article and draft, someone else's article and draft, tags and comments."""
     mine = ArticleFactory.create(author=writer_author, tags=[TagFactory.create(slug="django"), TagFactory.create()])
     CommentFactory.create_batch(2, article=mine)
     ArticleFactory.create(author=writer_author, status=Article.Status.DRAFT, published_at=None)
     theirs = ArticleFactory.create()
+    their_draft = ArticleFactory.create(status=Article.Status.DRAFT, published_at=None)
     token, _ = Token.objects.get_or_create(user=writer)
-    ids = {"mine": mine.pk, "theirs": theirs.pk, "author": writer_author.pk, "missing": theirs.pk + 1000}
+    ids = {
+        "mine": mine.pk,
+        "theirs": theirs.pk,
+        "their_draft": their_draft.pk,
+        "author": writer_author.pk,
+        "missing": their_draft.pk + 1000,
+    }
     return World(ids=ids, token=token.key)
 
 
@@ -184,7 +199,7 @@ def send(case: Case, world: World, headers: dict[str, str]) -> tuple[MockRequest
 
 def respond(case: Case, world: World, assert_num_queries: DjangoAssertNumQueries) -> tuple[MockRequest, HttpResponse]:
     """Return the case's request and the response to check: the first, or the second of two when the case says so."""
-    sent, response = send(case, world, {})
+    sent, response = send(case, world, case.headers)
     if case.twice and case.method == "GET":
         with assert_num_queries(0):  # served from the cache
             return send(case, world, {})

@@ -37,6 +37,15 @@ def test_a_taken_slug_made_from_the_title_gets_a_suffix(writer_client: APIClient
     assert response.json()["slug"].startswith("fast-apis-")
 
 
+def test_a_slug_the_client_sends_is_never_changed_a_taken_one_is_a_400(writer_client: APIClient) -> None:
+    ArticleFactory.create(slug="fast-apis")
+
+    response = writer_client.post("/api/articles/", {**NEW_ARTICLE, "slug": "fast-apis"})
+
+    assert response.status_code == 400
+    assert response.json() == {"slug": ["An article with this slug already exists."]}
+
+
 def test_a_session_signed_in_writer_can_create_with_a_csrf_token(writer: User) -> None:
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(writer)
