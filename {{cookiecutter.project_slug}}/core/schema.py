@@ -18,7 +18,7 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
-from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination
+from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination, cursor_schema, page_size_schema
 from core.views import CachedReadMixin
 
 Schema = dict[str, Any]
@@ -136,10 +136,10 @@ class AutoSchema(openapi.AutoSchema):
 
 
 def keyset_parameters(pages: KeysetPagination) -> list[OpenApiParameter]:
-    """Return the query parameters of a list paginated by ``pages``."""
+    """Return the query parameters of a list paginated by ``pages``, with the bounds the settings give now."""
     return [
-        OpenApiParameter(CURSOR_PARAM, OpenApiTypes.STR, description="Opaque cursor from a next or previous link."),
-        OpenApiParameter(PAGE_SIZE_PARAM, OpenApiTypes.INT, description="Rows per page, from 1 to the maximum."),
+        OpenApiParameter(CURSOR_PARAM, cursor_schema(), description="Opaque cursor from a next or previous link."),
+        OpenApiParameter(PAGE_SIZE_PARAM, page_size_schema(), description="Rows per page, from 1 to the maximum."),
         OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(pages.orderings), default=pages.default),
     ]
 
