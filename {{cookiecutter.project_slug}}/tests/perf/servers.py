@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -62,8 +62,7 @@ def gunicorn(
     variables["GUNICORN_LOG_LEVEL"] = "warning"
     # An application named on the command line replaces gunicorn.conf.py's wsgi_app.
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *([app] if app else [])]
-    with ExitStack() as stack:
-        output = stack.enter_context(log.open("w")) if log else None
+    with log.open("w") if log else nullcontext() as output:
         process = subprocess.Popen(command, cwd=PROJECT, env=variables, stdout=output, stderr=output)
         base = f"http://127.0.0.1:{port}"
         try:
