@@ -36,6 +36,7 @@ OPTION_FILES = {
         "api/management",
         "tests/api",
         "tests/browser/test_try_it_out.py",
+        "tests/fuzz",
         "tests/perf/stages.py",
         "tests/perf/urls.py",
         "tests/perf/test_stages.py",

@@ -54,6 +54,23 @@ def make(project: Path, *targets: str, **env: str) -> subprocess.CompletedProces
     return result
 
 
+def fresh_database(project: Path, url: str, suffix: str) -> str:
+    """Return the URL of an empty database beside url's, named after it with suffix, (re)created with psycopg.
+
+    The generated project's own psycopg does it, so ``make install`` must have run in ``project``.
+    """
+    server, name = url.rsplit("/", 1)
+    fresh = f"{name}_{suffix}"
+    script = (
+        "import psycopg, sys\n"
+        "with psycopg.connect(sys.argv[1], autocommit=True) as connection:\n"
+        "    connection.execute(f'DROP DATABASE IF EXISTS {sys.argv[2]} WITH (FORCE)')\n"
+        "    connection.execute(f'CREATE DATABASE {sys.argv[2]}')\n"
+    )
+    subprocess.run([str(project / ".venv/bin/python"), "-c", script, f"{server}/postgres", fresh], check=True)
+    return f"{server}/{fresh}"
+
+
 def skip_unless(condition: bool, reason: str) -> None:
     """Skip the test when condition is false, or fail it in strict (CI) runs."""
     if condition:

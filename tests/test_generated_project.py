@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import COMBINATIONS, make, project_env, skip_unless
+from tests.conftest import COMBINATIONS, fresh_database, make, project_env, skip_unless
 
 DATABASE_URL = os.environ.get("TEMPLATE_TESTS_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TEMPLATE_TESTS_REDIS_URL", "")
@@ -70,7 +70,7 @@ def test_make_bench_measures_every_stage_and_draws_both_charts(
     if backends == "postgresql_redis":
         skip_unless(bool(DATABASE_URL and REDIS_URL), "TEMPLATE_TESTS_DATABASE_URL and TEMPLATE_TESTS_REDIS_URL unset")
         make(project, "install")
-        env = {"DATABASE_URL": _fresh_database(project, DATABASE_URL), "REDIS_URL": REDIS_URL}
+        env = {"DATABASE_URL": fresh_database(project, DATABASE_URL, "bench"), "REDIS_URL": REDIS_URL}
     results = project / "var" / "bench"
     shutil.rmtree(results, ignore_errors=True)
 
@@ -94,20 +94,6 @@ def test_make_bench_measures_every_stage_and_draws_both_charts(
         assert (results / chart).read_bytes().startswith(b"\x89PNG")
     assert "| # | stage | req/s |" in result.stdout
     assert ("PostgreSQL" in data["machine"]) is (backends == "postgresql_redis")
-
-
-def _fresh_database(project: Path, url: str) -> str:
-    """Return the URL of an empty database beside url's, (re)created with the generated project's psycopg."""
-    server, name = url.rsplit("/", 1)
-    bench = f"{name}_bench"
-    script = (
-        "import psycopg, sys\n"
-        "with psycopg.connect(sys.argv[1], autocommit=True) as connection:\n"
-        "    connection.execute(f'DROP DATABASE IF EXISTS {sys.argv[2]} WITH (FORCE)')\n"
-        "    connection.execute(f'CREATE DATABASE {sys.argv[2]}')\n"
-    )
-    subprocess.run([str(project / ".venv/bin/python"), "-c", script, f"{server}/postgres", bench], check=True)
-    return f"{server}/{bench}"
 
 
 def test_python_3_11_project_suite_passes_on_django_5_2_lts(workspace: Callable[[str], Path]) -> None:

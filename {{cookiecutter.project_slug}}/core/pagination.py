@@ -7,6 +7,7 @@ no ``COUNT(*)``, and rows inserted meanwhile never shift a page.
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,19 @@ from rest_framework.request import Request
 PAGE_SIZE_PARAM = "page_size"
 CURSOR_PARAM = "cursor"
 MAX_CURSOR_LENGTH = 1000
+# What _encode makes: URL-safe base64 without padding. An empty cursor is not one: it is refused, not ignored.
+CURSOR_ALPHABET = "A-Za-z0-9_-"
+CURSOR_PATTERN = re.compile(f"[{CURSOR_ALPHABET}]+")
+
+
+def page_size_schema() -> dict[str, Any]:
+    """Return the OpenAPI schema of ``?page_size=``: the whole numbers ``page_size_from`` takes."""
+    return {"type": "integer", "minimum": 1, "maximum": settings.API_MAX_PAGE_SIZE}
+
+
+def cursor_schema() -> dict[str, Any]:
+    """Return the OpenAPI schema of ``?cursor=``: the strings a cursor is made of."""
+    return {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH, "pattern": f"^[{CURSOR_ALPHABET}]+$"}
 
 
 def page_size_from(request: Request) -> int:
@@ -49,6 +63,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_size(self, request: Request) -> int | None:
         """Return the requested page size, or raise a 400 when it is not a whole number from 1 to the maximum."""
         return page_size_from(request)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """Return DRF's page and page size parameters, the page size with the bounds it is held to."""
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == PAGE_SIZE_PARAM:
+                parameter["schema"] = page_size_schema()
+        return parameters
 
 
 @dataclass(frozen=True)
@@ -123,7 +145,8 @@ class KeysetPagination:
         if raw is None:
             return None
         invalid = ValidationError({CURSOR_PARAM: ["Invalid cursor."]})
-        if len(raw) > MAX_CURSOR_LENGTH:
+        # b64decode would skip characters outside its alphabet: refuse them, as the schema's pattern does.
+        if len(raw) > MAX_CURSOR_LENGTH or not CURSOR_PATTERN.fullmatch(raw):
             raise invalid
         try:
             decoded = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))

@@ -18,7 +18,7 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
-from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination
+from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination, cursor_schema, page_size_schema
 from core.views import CachedReadMixin
 
 Schema = dict[str, Any]
@@ -30,6 +30,7 @@ GENERIC_DESCRIPTIONS = {
     403: "The credentials are valid but do not allow this, or a session-authenticated write lacks its CSRF token.",
     404: "Not found: nothing matches the path's parameters, or no page has this number.",
     413: "The request body is larger than the limit.",
+    414: "The URL is longer than gunicorn accepts (limit_request_line): refused before the API, by a page of its own.",
     415: "The request body's Content-Type is not one the operation accepts.",
     429: "Too many requests. Retry-After says how many seconds to wait.",
 }
@@ -37,6 +38,8 @@ GENERIC_HEADERS: dict[int, Schema] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True, "description": "The scheme to use."}},
     429: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds until a request is allowed."}},
 }
+# Refused by the server in front of Django, so not in the API's Error shape: documented without a body.
+SERVER_REFUSALS = {414}
 VALIDATION_ERROR: Schema = {
     "type": "object",
     "description": "Messages by field or query parameter name, under non_field_errors for the body as a whole.",
@@ -75,7 +78,8 @@ class AutoSchema(openapi.AutoSchema):
 
     def _generic_statuses(self, operation: Schema) -> set[int]:
         """Return the statuses DRF and the toolkit can answer this operation with, from its parameters and view."""
-        statuses = self._refusals()
+        # Any URL can be made too long, with parameters of the operation's or not.
+        statuses = self._refusals() | SERVER_REFUSALS
         locations = {parameter["in"] for parameter in operation.get("parameters", [])}
         has_body = "requestBody" in operation
         if has_body or "query" in locations:
@@ -117,7 +121,7 @@ class AutoSchema(openapi.AutoSchema):
         response: Schema = {"description": GENERIC_DESCRIPTIONS[status]}
         if status in GENERIC_HEADERS:
             response["headers"] = copy.deepcopy(GENERIC_HEADERS[status])
-        if status >= 400:
+        if status >= 400 and status not in SERVER_REFUSALS:
             schema = self._error_schema(status)
             response["content"] = {media_type: {"schema": schema} for media_type in self.map_renderers("media_type")}
         return response
@@ -136,10 +140,10 @@ class AutoSchema(openapi.AutoSchema):
 
 
 def keyset_parameters(pages: KeysetPagination) -> list[OpenApiParameter]:
-    """Return the query parameters of a list paginated by ``pages``."""
+    """Return the query parameters of a list paginated by ``pages``, bounded by the settings as they are now."""
     return [
-        OpenApiParameter(CURSOR_PARAM, OpenApiTypes.STR, description="Opaque cursor from a next or previous link."),
-        OpenApiParameter(PAGE_SIZE_PARAM, OpenApiTypes.INT, description="Rows per page, from 1 to the maximum."),
+        OpenApiParameter(CURSOR_PARAM, cursor_schema(), description="Opaque cursor from a next or previous link."),
+        OpenApiParameter(PAGE_SIZE_PARAM, page_size_schema(), description="Rows per page, from 1 to the maximum."),
         OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(pages.orderings), default=pages.default),
     ]
 

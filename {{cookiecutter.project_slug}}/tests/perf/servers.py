@@ -1,15 +1,16 @@
-"""Servers for benchmarks: the project's own gunicorn configuration on loopback, with the production settings."""
+"""Servers for benchmarks and fuzzing: the project's own gunicorn configuration on loopback, production settings."""
 
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -41,21 +42,35 @@ def prepare(env: Mapping[str, str]) -> None:
     manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
 
 
+def free_port() -> int:
+    """Return a loopback port no one listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @contextmanager
-def gunicorn(port: int, *, workers: int, env: Mapping[str, str], app: str | None = None) -> Iterator[str]:
-    """Serve the project with gunicorn.conf.py on 127.0.0.1:port; yield its base URL, stop it afterwards."""
+def gunicorn(
+    port: int, *, workers: int, env: Mapping[str, str], app: str | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """Serve the project with gunicorn.conf.py on 127.0.0.1:port; yield its base URL, stop it afterwards.
+
+    The server's output goes to ``log`` when given, else to this process's.
+    """
     variables = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
     variables["GUNICORN_LOG_LEVEL"] = "warning"
     # An application named on the command line replaces gunicorn.conf.py's wsgi_app.
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *([app] if app else [])]
-    process = subprocess.Popen(command, cwd=PROJECT, env=variables)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(f"{base}/health/", process)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    with log.open("w") if log else nullcontext() as output:
+        process = subprocess.Popen(command, cwd=PROJECT, env=variables, stdout=output, stderr=output)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(f"{base}/health/", process)
+            yield base
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
