@@ -10,7 +10,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ DEPLOY = Path(__file__).resolve().parent
 PROJECT = DEPLOY.parent
 TEMPLATE = DEPLOY / "nginx.conf"
 PREFIX = PROJECT / "var" / "front"
+# nginx.conf's `pid`, inside the prefix folder.
+PID_FILE = "nginx.pid"
 LISTEN = "127.0.0.1:8080"
 UPSTREAM = f"unix:{PREFIX / 'gunicorn.sock'}"
 # Debian and Ubuntu install nginx into /usr/sbin, which an ordinary user's PATH often lacks.
@@ -62,33 +63,34 @@ def nginx_command(nginx: str, prefix: Path, config: Path) -> list[str]:
 
 @contextmanager
 def nginx(*, listen: str, upstream: str, prefix: Path = PREFIX) -> Iterator[subprocess.Popen[bytes]]:
-    """Run nginx on listen (host:port) in front of upstream until the block ends; raise if it does not start."""
+    """Run nginx on listen in front of upstream until the block ends; raise if it does not start."""
     executable = find_nginx()
     if executable is None:
         raise RuntimeError(f"nginx not found: {INSTALL_HINT}")
     config = write_config(prefix, listen=listen, upstream=upstream)
+    pid_file = prefix / PID_FILE
+    pid_file.unlink(missing_ok=True)
     process = subprocess.Popen(nginx_command(executable, prefix, config))  # noqa: S603 - our own command line
     try:
-        _wait_for_port(listen, process)
+        _wait_until_listening(process, pid_file)
         yield process
     finally:
         stop(process)
 
 
-def _wait_for_port(address: str, process: subprocess.Popen[bytes]) -> None:
-    """Return once address (host:port, or a port) accepts connections; raise if the process exits or takes too long."""
-    host, _, port = address.rpartition(":")
+def _wait_until_listening(process: subprocess.Popen[bytes], pid_file: Path) -> None:
+    """Return once nginx has written its pid file, which it does after binding; raise if it exits or takes long.
+
+    Not a test connection: another server already on the port would answer it.
+    """
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"nginx exited with status {process.returncode} (its reason is printed above)")
-        try:
-            socket.create_connection((host or "127.0.0.1", int(port)), timeout=1).close()
-        except OSError:
-            time.sleep(0.05)
-        else:
+        if pid_file.is_file() and pid_file.read_text().strip() == str(process.pid):
             return
-    raise RuntimeError(f"nginx did not listen on {address} within {STARTUP_SECONDS} s")
+        time.sleep(0.05)
+    raise RuntimeError(f"nginx did not start within {STARTUP_SECONDS} s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -118,6 +120,8 @@ def main() -> int:
                 time.sleep(0.5)
     except KeyboardInterrupt:
         return 0
+    except RuntimeError as error:
+        print(f"deploy.front: {error}", file=sys.stderr)
     finally:
         for server in servers:
             stop(server)
