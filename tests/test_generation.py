@@ -9,8 +9,8 @@ import pytest
 from tests.conftest import COMBINATIONS
 
 TOP_LEVEL = {
-    "api", "core", "settings", "templates", "tests", "var", "pyproject.toml", "uv.lock", "manage.py", "README.md",
-    "Makefile", "gunicorn.conf.py", ".env.example", ".env", ".gitignore", ".python-version",
+    "api", "core", "deploy", "settings", "templates", "tests", "var", "pyproject.toml", "uv.lock", "manage.py",
+    "README.md", "Makefile", "gunicorn.conf.py", ".env.example", ".env", ".gitignore", ".python-version",
 }  # fmt: skip
 OPTION_FILES = {
     "use_silk": ["settings/tools/silk.py", "core/silk.py", "core/management/commands/silk_trim.py",

@@ -11,6 +11,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # same sync views several times slower (every call hops threads). (2 x cores) + 1 keeps the CPU busy while some
 # workers wait on I/O. Each worker keeps its own database pool: workers x DJANGO_DB_POOL_MAX_SIZE must stay
 # below PostgreSQL's max_connections.
+# Sync workers must sit behind a buffering proxy, such as deploy/nginx.conf (`make serve-front`): a sync worker
+# serves one connection at a time and reads the request from the client itself, so a client that sends it slowly
+# holds the worker until the timeout below kills it, and a few such clients stop them all (README, "The front:
+# nginx"). nginx reads each request whole before it passes it on, and takes each response at once.
 worker_class = "sync"
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 

@@ -1,0 +1,153 @@
+"""The front: nginx with deploy/nginx.conf in front of gunicorn, in the foreground, for ``make serve-front``.
+
+``python -m deploy.front`` starts gunicorn (gunicorn.conf.py) on a Unix socket only nginx uses, and nginx on
+127.0.0.1:8080; Ctrl-C (or SIGTERM) stops both, and so does either one stopping. ``--nginx-only`` starts nginx
+alone, in front of a gunicorn run by a supervisor of its own (``--upstream`` names its address).
+"""
+
+import argparse
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+DEPLOY = Path(__file__).resolve().parent
+PROJECT = DEPLOY.parent
+TEMPLATE = DEPLOY / "nginx.conf"
+PREFIX = PROJECT / "var" / "front"
+# nginx.conf's `pid`, inside the prefix folder.
+PID_FILE = "nginx.pid"
+LISTEN = "127.0.0.1:8080"
+UPSTREAM = f"unix:{PREFIX / 'gunicorn.sock'}"
+# Debian and Ubuntu install nginx into /usr/sbin, which an ordinary user's PATH often lacks.
+SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+INSTALL_HINT = "install it with `apt-get install nginx` (Debian, Ubuntu) or `brew install nginx`, or set NGINX"
+STARTUP_SECONDS = 10
+STOP_SECONDS = 30
+
+
+def find_nginx() -> str | None:
+    """Return the nginx to run (NGINX, else nginx on the PATH or in /usr/sbin), or None when there is none."""
+    return os.environ.get("NGINX") or shutil.which("nginx", path=SEARCH_PATH)
+
+
+def render(*, listen: str, upstream: str) -> str:
+    """Return deploy/nginx.conf with the address nginx listens on and gunicorn's address filled in."""
+    return TEMPLATE.read_text().replace("@LISTEN@", listen).replace("@UPSTREAM@", upstream)
+
+
+def write_config(prefix: Path, *, listen: str, upstream: str) -> Path:
+    """Write the rendered configuration into the prefix folder, creating it; return the file's path."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    config = prefix / "nginx.conf"
+    config.write_text(render(listen=listen, upstream=upstream))
+    return config
+
+
+def nginx_command(nginx: str, prefix: Path, config: Path) -> list[str]:
+    """Return the command that runs nginx with config, its relative paths inside prefix."""
+    command = [nginx, "-p", f"{prefix}/", "-c", str(config)]
+    if os.geteuid() == 0:
+        # Started by root (in a container, say), nginx hands its workers to `nobody`, who may not reach the prefix
+        # folder: keep them with root. Started by an ordinary user, as in production, they stay that user's.
+        command += ["-g", f"user {pwd.getpwuid(0).pw_name};"]
+    return command
+
+
+@contextmanager
+def nginx(*, listen: str, upstream: str, prefix: Path = PREFIX) -> Iterator[subprocess.Popen[bytes]]:
+    """Run nginx on listen in front of upstream until the block ends; raise if it does not start."""
+    executable = find_nginx()
+    if executable is None:
+        raise RuntimeError(f"nginx not found: {INSTALL_HINT}")
+    config = write_config(prefix, listen=listen, upstream=upstream)
+    pid_file = prefix / PID_FILE
+    pid_file.unlink(missing_ok=True)
+    process = subprocess.Popen(nginx_command(executable, prefix, config))  # noqa: S603 - our own command line
+    try:
+        _wait_until_listening(process, pid_file)
+        yield process
+    finally:
+        stop(process)
+
+
+def _wait_until_listening(process: subprocess.Popen[bytes], pid_file: Path) -> None:
+    """Return once nginx has written its pid file, which it does after binding; raise if it exits or takes long.
+
+    Not a test connection: another server already on the port would answer it.
+    """
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with status {process.returncode} (its reason is printed above)")
+        if pid_file.is_file() and pid_file.read_text().strip() == str(process.pid):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nginx did not start within {STARTUP_SECONDS} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server process (SIGTERM: nginx and gunicorn both finish at once) and wait for it."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def main() -> int:
+    """Serve until interrupted or until a server stops; return the exit status."""
+    options = _parse_arguments()
+    # SIGTERM ends the wait below as Ctrl-C does, so both servers are stopped either way.
+    signal.signal(signal.SIGTERM, _interrupt)
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        if not options.nginx_only:
+            servers.append(_start_gunicorn(options.upstream))
+        with nginx(listen=options.listen, upstream=options.upstream) as front:
+            servers.append(front)
+            print(f"nginx on http://{options.listen}/, gunicorn on {options.upstream}; Ctrl-C stops both", flush=True)
+            while all(server.poll() is None for server in servers):
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as error:
+        print(f"deploy.front: {error}", file=sys.stderr)
+    finally:
+        for server in servers:
+            stop(server)
+    return 1
+
+
+def _parse_arguments() -> argparse.Namespace:
+    """Return the command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listen", default=LISTEN, help=f"host:port nginx listens on (default {LISTEN})")
+    parser.add_argument("--upstream", default=UPSTREAM, help="gunicorn's address: host:port or unix:/path")
+    parser.add_argument("--nginx-only", action="store_true", help="start nginx only; gunicorn runs elsewhere")
+    return parser.parse_args()
+
+
+def _start_gunicorn(upstream: str) -> subprocess.Popen[bytes]:
+    """Start gunicorn with gunicorn.conf.py bound to upstream."""
+    PREFIX.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    return subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "GUNICORN_BIND": upstream})  # noqa: S603
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """Raise KeyboardInterrupt, so SIGTERM stops the servers as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

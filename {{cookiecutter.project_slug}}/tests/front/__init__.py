@@ -1,0 +1,1 @@
+"""Tests of the front: nginx with deploy/nginx.conf in front of gunicorn's sync workers, both really running."""
