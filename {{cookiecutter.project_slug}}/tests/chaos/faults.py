@@ -104,23 +104,34 @@ def _start_postgres(world: World) -> None:
     world.postgres.start()
 
 
-def gunicorn_workers(world: World) -> list[int]:
-    """Return the process ids of gunicorn's workers."""
-    master = world.gunicorn_pidfile.read_text().strip()
+def gunicorn_workers(pidfile: Path) -> list[int]:
+    """Return the process ids of the workers of the gunicorn master whose pid file this is."""
+    master = pidfile.read_text().strip()
     pgrep = shutil.which("pgrep") or "pgrep"
     found = subprocess.run([pgrep, "-P", master], capture_output=True, text=True, check=False).stdout
     return [int(pid) for pid in found.split()]
 
 
+def kill_leftover_gunicorn(pidfile: Path) -> None:
+    """Kill a gunicorn master and its workers that outlived their graceful stop (a clean exit removes the file)."""
+    if not pidfile.exists():
+        return
+    for pid in [*gunicorn_workers(pidfile), int(pidfile.read_text().strip())]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+
+
 def _kill_worker(world: World) -> None:
     """Kill one gunicorn worker with SIGKILL: the request it serves is lost, gunicorn starts another worker."""
-    os.kill(random.choice(gunicorn_workers(world)), signal.SIGKILL)  # noqa: S311 - any worker will do
+    os.kill(random.choice(gunicorn_workers(world.gunicorn_pidfile)), signal.SIGKILL)  # noqa: S311 - any worker will do
 
 
 def _wait_for_workers(world: World) -> None:
     """Return once gunicorn runs all its workers again."""
     deadline = time.monotonic() + WORKER_RESPAWN_SECONDS
-    while len(gunicorn_workers(world)) < WORKERS and time.monotonic() < deadline:
+    while len(gunicorn_workers(world.gunicorn_pidfile)) < WORKERS and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
