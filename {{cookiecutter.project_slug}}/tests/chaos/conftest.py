@@ -22,7 +22,8 @@ RESULTS = PROJECT / "var" / "chaos"
 RESULTS_KEY = pytest.StashKey[list[Figures]]()
 LEGEND = (
     "Faults under load (make chaos): 4 readers and 2 writers against gunicorn (3 sync workers, production settings)"
-    " on the suite's own PostgreSQL and Redis. In flight: requests started before the fault and answered after."
+    " on the suite's own PostgreSQL and Redis. In flight at the fault: requests started before its injection returned"
+    " and ended after it began."
 )
 # The load writes far faster than the default rates allow a user or an address; throttling is not under test here.
 UNTHROTTLED = {"DJANGO_THROTTLE_USER": "100000/minute", "DJANGO_THROTTLE_COMMENTS": "100000/minute"}
