@@ -46,6 +46,7 @@ OPTION_FILES = {
         "tests/perf/report.py",
         "tests/perf/chart.py",
         "tests/perf/reference",
+        "tests/chaos",
         "settings/bench.py",
     ],
 }
