@@ -70,6 +70,7 @@ def test_redis_outage_logs_one_line_an_interval_with_the_count_held_back(
     assert "ConnectionError" in second.getMessage()
 
 
+@pytest.mark.django_db  # request_finished also closes old database connections
 def test_redis_outage_end_is_logged_once_after_a_quiet_period(
     outage_filter: OutageFilter, clock: list[float], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -243,3 +243,13 @@ def test_silk_page_answers_in_production_before_collectstatic(
 
     assert response.status_code == 200
     assert 'href="/static/silk/' in response.content.decode()
+
+
+def test_silk_pages_may_run_their_inline_handlers_and_the_api_may_not(client: Client, staff_user: User) -> None:
+    client.force_login(staff_user)
+
+    silk = client.get("/silk/")["Content-Security-Policy"]
+    api = client.get("/api/schema/")["Content-Security-Policy"]
+
+    assert "script-src 'self' 'unsafe-inline' 'unsafe-eval';" in silk
+    assert "script-src 'self';" in api
