@@ -1,4 +1,4 @@
-"""Every page loads under the project's Content-Security-Policy with no violation: the docs, the admin, the landing page.
+"""Every page loads under the project's Content-Security-Policy with no violation: docs, admin and landing page.
 
 Chromium reports each blocked script, style, image, eval or connection in the console, and raises a page error for
 a refused eval: the tests collect both.
