@@ -297,9 +297,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # One filter per dependency: each counts its own outage.
+    # One filter per logger: each counts its own errors, so the first of each kind is always logged.
     "filters": {
-        name: {"()": "core.logging.OutageFilter", "interval": OUTAGE_LOG_INTERVAL} for name in ("redis", "database")
+        name: {"()": "core.logging.OutageFilter", "interval": OUTAGE_LOG_INTERVAL}
+        for name in ("redis", "database", "database_pool")
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
@@ -308,6 +309,6 @@ LOGGING = {
         DJANGO_REDIS_LOGGER: {"level": "WARNING", "filters": ["redis"]},
         "core.db": {"filters": ["database"]},
         # The pool logs each failed reconnection of each worker process.
-        "psycopg.pool": {"filters": ["database"]},
+        "psycopg.pool": {"filters": ["database_pool"]},
     },
 }

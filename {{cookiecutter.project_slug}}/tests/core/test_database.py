@@ -168,7 +168,7 @@ def outage_database(
 
 @pytest.fixture
 def attempts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Return the list that gets an entry for each connection Django's PostgreSQL backend tries to make."""
+    """Return the list that gets an entry for each connection tried: through the pool, or by a probe."""
     made: list[float] = []
     connect = postgresql.DatabaseWrapper.get_new_connection
 
@@ -176,7 +176,13 @@ def attempts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         made.append(time.monotonic())
         return connect(self, conn_params)
 
+    def probed(self: DatabaseWrapper, conn_params: dict[str, Any]) -> None:
+        made.append(time.monotonic())
+        probe(self, conn_params)
+
+    probe = DatabaseWrapper.probe
     monkeypatch.setattr(postgresql.DatabaseWrapper, "get_new_connection", counted)
+    monkeypatch.setattr(DatabaseWrapper, "probe", probed)
     return made
 
 
