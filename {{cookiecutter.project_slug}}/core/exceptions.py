@@ -65,7 +65,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    """Return the JSON 500, or the 503 when a middleware could not reach the database; Django logs a 500."""
+    """Return the JSON 500 (Django logs the error), or the 503 when a middleware could not reach the database."""
     exc = sys.exc_info()[1]
     if isinstance(exc, OperationalError | InterfaceError):
         return database_unavailable(exc)
@@ -76,15 +76,15 @@ def database_unavailable(exc: Exception) -> JsonResponse:
     """Return the JSON 503 for a database that cannot be reached, with Retry-After, logged once per outage."""
     outage_logger.error("Database unavailable: %s", exc)
     response = error_response(503, "The database is unavailable; retry shortly.", "database_unavailable")
-    response["Retry-After"] = str(_retry_after(exc))
+    response["Retry-After"] = str(_retry_after())
     add_never_cache_headers(response)
     # Logged above, through the outage filter: Django's own log line would repeat it, with a traceback, each time.
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
-def _retry_after(exc: Exception) -> int:
-    """Return the seconds until the database may be tried again: the breaker's, when it says."""
+def _retry_after() -> int:
+    """Return the seconds until the database may be tried again: the breaker's, when it is open."""
     breaker = getattr(connections["default"], "breaker", None)
     if breaker is not None and breaker.is_open:
         return int(breaker.retry_after())

@@ -248,7 +248,7 @@ SPECTACULAR_SETTINGS = {
 # Content-Security-Policy of every response (core/security.py): only this site's scripts, styles, images, fonts and
 # requests, no plugin, no framing. Styles may be inline: Swagger UI and Redoc set style attributes and inject <style>
 # elements as they render, and a style runs no code. Swagger UI's start-up script is a file of its own
-# (SpectacularSwaggerSplitView), so no inline script runs anywhere; Redoc renders its schema in a blob: worker.
+# (SpectacularSwaggerSplitView), so no inline script runs anywhere; Redoc runs its search in a blob: worker.
 CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
