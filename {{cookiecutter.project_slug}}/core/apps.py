@@ -1,4 +1,4 @@
-"""App configuration for core, so its management commands and templates are found."""
+"""App configuration for core, so its management commands, templates and system checks are found."""
 
 from django.apps import AppConfig
 
@@ -8,3 +8,7 @@ class CoreConfig(AppConfig):
 
     name = "core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the project's system checks."""
+        from core import staticfiles  # noqa: F401

@@ -7,15 +7,19 @@ of sensitive fields in its query string and body. Then:
 
 - a query whose SQL holds one of them (the token or session lookup) is not recorded: ``SILKY_IGNORE_QUERIES`` is
   ``CurrentSecrets()``;
-- every text Silk saves for the request and its response has them masked, and so do ``Set-Cookie`` headers and
-  sensitive fields of JSON response bodies.
+- every text Silk saves for the request and its response has them masked, and so do sensitive fields of JSON
+  response bodies and every request or response header whose name looks sensitive (``X-Api-Key``,
+  ``X-Auth-Token``, ``Set-Cookie``...: Silk itself masks only headers named exactly like a sensitive key).
+
+A request whose body cannot be searched for secrets (a JSON body nested deeper than ``MAX_JSON_DEPTH``, which also
+Silk's own recursive masking could not take) is not recorded at all.
 """
 
 import base64
 import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -30,8 +34,16 @@ from django.http import HttpRequest
 MASK = "********************"
 # Shorter values are not secrets worth the name, and masking them would garble every text they appear in.
 MIN_SECRET_LENGTH = 4
-SECRET_RESPONSE_HEADERS = frozenset({"set-cookie"})
+# Header names that carry credentials, besides those containing one of SILKY_SENSITIVE_KEYS.
+SENSITIVE_HEADER = re.compile(r"key|token|auth|secret|passw|session|cookie|signature|credential|csrf", re.IGNORECASE)
+# Deeper JSON bodies are not recorded: Silk masks fields recursively, one Python frame a level.
+MAX_JSON_DEPTH = 100
 REQUEST_FIELDS = ("path", "query_params", "body", "raw_body", "encoded_headers", "pyprofile")
+
+
+class UnreadableBodyError(Exception):
+    """A body that cannot be searched for secrets."""
+
 
 _secrets: ContextVar[frozenset[str]] = ContextVar("silk_secrets", default=frozenset())
 
@@ -40,7 +52,13 @@ def intercept(request: HttpRequest) -> bool:
     """Return whether Silk should record this request; if it should, note the secrets to keep out of the record."""
     # Sampling, not security: random is the right tool here.
     record = request.path.startswith("/api/") and random.random() < getattr(settings, "SILK_SAMPLE_RATE", 0.0)  # noqa: S311
-    _secrets.set(request_secrets(request) if record else frozenset())
+    secrets: frozenset[str] = frozenset()
+    if record:
+        try:
+            secrets = request_secrets(request)
+        except UnreadableBodyError:
+            record = False
+    _secrets.set(secrets)
     if record:
         _connect_masking()
     return record
@@ -55,22 +73,31 @@ class CurrentSecrets:
 
 
 def request_secrets(request: HttpRequest) -> frozenset[str]:
-    """Return the values in a request that must never be stored: credentials, cookies and sensitive fields."""
+    """Return the values in a request that must never be stored: credentials, cookies, sensitive headers and fields.
+
+    Raise UnreadableBodyError for a body that cannot be searched.
+    """
     sensitive = _sensitive_name()
     authorization = request.headers.get("Authorization", "")
     values = {authorization, *authorization.split()[1:], *request.COOKIES.values()}
+    values.update(value for name, value in request.headers.items() if is_sensitive_header(name))
     values.update(value for name, items in request.GET.lists() if sensitive.search(name) for value in items)
     values.update(_body_secrets(request))
     return frozenset(value for value in values if len(value) >= MIN_SECRET_LENGTH)
 
 
+def is_sensitive_header(name: str) -> bool:
+    """Return whether a header's name says it may carry a credential."""
+    return bool(SENSITIVE_HEADER.search(name) or _sensitive_name().search(name))
+
+
 def _body_secrets(request: HttpRequest) -> set[str]:
-    """Return the values of sensitive fields in a JSON or form body."""
+    """Return the values of sensitive fields in a JSON or form body; raise UnreadableBodyError for a body too deep."""
     sensitive = _sensitive_name()
     content_type = request.content_type or ""
     try:
         if content_type == "application/json" or content_type.endswith("+json"):
-            return set(_sensitive_values(json.loads(request.body or b"null"), sensitive))
+            return set(_sensitive_values(_parse_json(request.body or b"null"), sensitive))
         if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             return {value for name, items in request.POST.lists() if sensitive.search(name) for value in items}
     except (ValueError, RequestDataTooBig):
@@ -78,17 +105,43 @@ def _body_secrets(request: HttpRequest) -> set[str]:
     return set()
 
 
+def _parse_json(text: str | bytes) -> Any:
+    """Return parsed JSON; raise ValueError if invalid, UnreadableBodyError if nested beyond MAX_JSON_DEPTH."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise UnreadableBodyError("JSON nested too deep to parse") from None
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise UnreadableBodyError(f"JSON nested deeper than {MAX_JSON_DEPTH}")
+    return data
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Return whether parsed JSON nests deeper than the limit, walking it without recursion."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children: Iterable[Any] = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _sensitive_values(data: Any, sensitive: re.Pattern[str]) -> Iterator[str]:
-    """Yield the values under sensitive keys anywhere in parsed JSON."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if sensitive.search(str(key)) and not isinstance(value, dict | list):
-                yield str(value)
-            else:
-                yield from _sensitive_values(value, sensitive)
-    elif isinstance(data, list):
-        for item in data:
-            yield from _sensitive_values(item, sensitive)
+    """Yield the values under sensitive keys anywhere in parsed JSON, walking it without recursion."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if sensitive.search(str(key)) and not isinstance(value, dict | list):
+                    yield str(value)
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 @cache
@@ -111,7 +164,7 @@ def _mask_json_fields(text: str) -> str:
     """Return JSON text with the values of its sensitive fields masked; other text unchanged."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     secrets = frozenset(_sensitive_values(data, _sensitive_name()))
     return mask(text, frozenset(secret for secret in secrets if len(secret) >= MIN_SECRET_LENGTH))
@@ -121,6 +174,7 @@ def _mask_request(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     """Mask the current request's secrets in every text of a Silk request record before it is saved."""
     secrets = _secrets.get()
     instance.query_params = _mask_json_fields(instance.query_params or "")
+    instance.encoded_headers = _mask_headers(instance.encoded_headers)
     for field in REQUEST_FIELDS:
         value = getattr(instance, field)
         if isinstance(value, str):
@@ -130,11 +184,7 @@ def _mask_request(sender: type[Model], instance: Any, **kwargs: Any) -> None:
 def _mask_response(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     """Mask secrets, cookies being set and sensitive JSON fields in a Silk response record before it is saved."""
     secrets = _secrets.get()
-    headers = json.loads(instance.encoded_headers or "{}")
-    for name in headers:
-        if name.lower() in SECRET_RESPONSE_HEADERS:
-            headers[name] = MASK
-    instance.encoded_headers = mask(json.dumps(headers), secrets)
+    instance.encoded_headers = mask(_mask_headers(instance.encoded_headers), secrets)
     instance.body = mask(_mask_json_fields(instance.body or ""), secrets)
     if instance.raw_body:
         try:
@@ -143,6 +193,12 @@ def _mask_response(sender: type[Model], instance: Any, **kwargs: Any) -> None:
             return  # a binary or compressed body: no text to mask
         masked = mask(_mask_json_fields(raw), secrets)
         instance.raw_body = base64.b64encode(masked.encode()).decode("ascii")
+
+
+def _mask_headers(encoded: str | None) -> str:
+    """Return Silk's JSON object of headers with the value of every sensitive-looking header masked."""
+    headers = json.loads(encoded or "{}")
+    return json.dumps({name: MASK if is_sensitive_header(name) else value for name, value in headers.items()})
 
 
 @cache

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 # Server-Timing's middleware goes after the developer tools (settings/tools/ puts them right after
 # SecurityMiddleware), so it times the project's own work, not the profilers'; its view marker goes last.
 MIDDLEWARE = [
+    # First, so every response gets its Content-Security-Policy, static files and tool pages included.
+    "core.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.timing.ServerTimingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -51,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.exceptions.DatabaseUnavailableMiddleware",
     "core.timing.ViewTimingMiddleware",
 ]
 
@@ -85,18 +88,25 @@ def database_settings() -> dict[str, Any]:
             "timeout": 20,
         }
         return config
-    config["ENGINE"] = "django.db.backends.postgresql"
+    # Django's PostgreSQL backend with a circuit breaker (core/db/): after a failed connection, requests that need
+    # one fail at once with a 503 for this many seconds, then one probes; 0 turns it off.
+    config["ENGINE"] = "core.db"
+    config["CIRCUIT_BREAKER_SECONDS"] = env.float("DJANGO_DB_CIRCUIT_BREAKER_SECONDS", default=2.0)
     # Django's native pool replaces persistent connections: CONN_MAX_AGE must stay 0 with it.
     config["CONN_MAX_AGE"] = 0
     config["CONN_HEALTH_CHECKS"] = True
     config["OPTIONS"] = {
-        "connect_timeout": env.int("DJANGO_DB_CONNECT_TIMEOUT", default=5),
+        # Short, so a request that needs a database that does not answer gets its 503 within seconds (libpq's
+        # minimum is 2 s), instead of holding its worker: the other workers keep serving cache hits.
+        "connect_timeout": env.int("DJANGO_DB_CONNECT_TIMEOUT", default=2),
         "options": f"-c statement_timeout={env.int('DJANGO_DB_STATEMENT_TIMEOUT_MS', default=30_000)}",
         "pool": {
             # Per worker process: workers x max_size must stay under PostgreSQL's max_connections.
             "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=1),
             "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=4),
-            "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=10.0),
+            # How long a request waits for a pooled connection before its 503. A sync worker uses one connection
+            # at a time, so waiting here means the database does not answer, not that the pool is busy.
+            "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=2.0),
             # Test a pooled connection before handing it out, so a restarted server costs no failed request.
             "check": ConnectionPool.check_connection,
         },
@@ -129,9 +139,19 @@ def cache_settings() -> dict[str, Any]:
     }
 
 
+def throttle_cache_settings(default: dict[str, Any]) -> dict[str, Any]:
+    """Return the throttles' cache: the default cache, but raising its errors (see core/throttling.py)."""
+    options = {name: value for name, value in default.get("OPTIONS", {}).items() if name != "IGNORE_EXCEPTIONS"}
+    return {**default, "OPTIONS": options}
+
+
 DATABASES = {"default": database_settings()}
 CACHES = {"default": cache_settings()}
+# The same entries as the default cache: a throttle that cannot count there counts per process instead.
+CACHES["throttle"] = throttle_cache_settings(CACHES["default"])
+# Ignored Redis errors are logged through this logger, whose filter (LOGGING below) logs an outage once per interval.
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "django_redis.cache"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -176,10 +196,11 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("DJANGO_API_PAGE_SIZE", default=20),
-    # Throttles count in the default cache, so every worker process sees the same counts.
+    # Throttles count in the shared cache, so every worker process sees the same counts; while it is down, each
+    # process counts on its own (core/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("DJANGO_THROTTLE_ANON", default="100/minute"),
@@ -187,8 +208,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         # Views with throttle_scope = "comments": anonymous comment posting.
         "comments": env.str("DJANGO_THROTTLE_COMMENTS", default="10/minute"),
     },
-    # Behind N proxies the client address is the Nth from the right of X-Forwarded-For.
-    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0) or None,
+    # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; with 0, REMOTE_ADDR.
+    # Never None: DRF would then take the whole X-Forwarded-For, which any client writes, as the client's identity.
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     # drf-spectacular's, plus the error responses each operation can give (see core/schema.py).
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
@@ -236,16 +258,70 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Content-Security-Policy of every response (core/security.py): only this site's scripts, styles, images, fonts and
+# requests, no plugin, no framing. Styles may be inline: Swagger UI and Redoc set style attributes and inject <style>
+# elements as they render, and a style runs no code. Swagger UI's start-up script is a file of its own
+# (SpectacularSwaggerSplitView), so no inline script runs anywhere; Redoc runs its search in a blob: worker.
+CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Sources added to the policy, written as the header is ("img-src https://cdn.example.com; connect-src ...").
+CONTENT_SECURITY_POLICY_EXTRA = env.str("DJANGO_CSP_EXTRA", default="")
+# Sources added under a path prefix only, as {"/prefix/": {"script-src": [...]}}; the developer tools add theirs.
+CONTENT_SECURITY_POLICY_PATHS: dict[str, dict[str, list[str]]] = {}
+# Report violations in the browser's console without blocking anything, to try a stricter policy first.
+CONTENT_SECURITY_POLICY_REPORT_ONLY = env.bool("DJANGO_CSP_REPORT_ONLY", default=False)
+# Permissions-Policy of every response: no page here uses any of these browser features.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
+
 # (prefix, urlconf) pairs of the optional tools enabled in this environment; see settings/tools/.
 TOOL_URLS: list[tuple[str, str]] = []
 # (name, (url, description)) of the enabled tools that have a page, for the landing page.
 TOOL_PAGES: list[tuple[str, tuple[str, str]]] = []
 
+# While Redis or PostgreSQL is down, their errors are logged once every this many seconds, with the count of the
+# others (core/logging.py).
+OUTAGE_LOG_INTERVAL = env.float("DJANGO_OUTAGE_LOG_INTERVAL", default=60.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # One filter per logger: each counts its own errors, so the first of each kind is always logged.
+    "filters": {
+        name: {"()": "core.logging.OutageFilter", "interval": OUTAGE_LOG_INTERVAL}
+        for name in ("redis", "database", "database_pool")
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django_redis": {"level": "WARNING"}},
+    "loggers": {
+        "django_redis": {"level": "WARNING"},
+        DJANGO_REDIS_LOGGER: {"level": "WARNING", "filters": ["redis"]},
+        "core.db": {"filters": ["database"]},
+        # The pool logs each failed reconnection of each worker process.
+        "psycopg.pool": {"filters": ["database_pool"]},
+    },
 }

@@ -18,6 +18,7 @@ if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
     CACHES["default"]["LOCATION"] = VAR_DIR / "test-cache"
 else:
     CACHES["default"]["KEY_PREFIX"] = "test:{{ cookiecutter.project_slug }}"
+CACHES["throttle"] = throttle_cache_settings(CACHES["default"])
 
 # The header is on in tests, so the suite runs every request through the timing middleware.
 SERVER_TIMING = "on"

@@ -32,6 +32,9 @@ def silk_settings(environment: str) -> Mapping[str, Any]:
         "SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT": 10,
         "SILKY_MAX_REQUEST_BODY_SIZE": 64 * 1024,
         "SILKY_MAX_RESPONSE_BODY_SIZE": 64 * 1024,
+        # Silk's pages (staff only) run inline event handlers, and its date picker evaluates strings: the project's
+        # Content-Security-Policy allows both under /silk/ only (core/security.py).
+        "CONTENT_SECURITY_POLICY_PATHS": {"/silk/": {"script-src": ["'unsafe-inline'", "'unsafe-eval'"]}},
         "SILKY_SENSITIVE_KEYS": {
             "username",
             "api",

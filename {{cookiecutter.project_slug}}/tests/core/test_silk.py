@@ -4,12 +4,15 @@ import base64
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.http import HttpRequest, JsonResponse
 from django.test import Client, RequestFactory
+from django.urls import path
 from pytest_django.fixtures import Settings
 from rest_framework.authtoken.models import Token
 from silk.config import SilkyConfig
@@ -17,7 +20,7 @@ from silk.models import Request as SilkRequest
 from silk.models import Response as SilkResponse
 from silk.models import SQLQuery
 
-from core.silk import MASK, intercept
+from core.silk import MASK, MAX_JSON_DEPTH, intercept
 from tests.core.test_settings import PRODUCTION_SECRETS, manage
 from tests.core.urls import ISSUED_SECRET
 
@@ -157,3 +160,96 @@ def test_silk_in_production_is_off_unless_enabled_and_then_samples(
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1_500, 100_000])
+def test_silk_skips_a_json_body_nested_too_deep_instead_of_failing(
+    client: Client, settings: Settings, depth: int
+) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    body = "[" * depth + "]" * depth
+
+    response = client.post("/api/schema/", body, content_type="application/json")
+
+    assert response.status_code == 405
+    assert not SilkRequest.objects.exists()
+
+
+def test_silk_records_a_json_body_nested_within_the_bound(client: Client, settings: Settings) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    body: object = {"password": PASSWORD}
+    for _ in range(MAX_JSON_DEPTH - 1):
+        body = [body]
+
+    client.post("/api/schema/", body, content_type="application/json")
+
+    assert SilkRequest.objects.count() == 1
+    assert not [text for text in silk_texts() if PASSWORD in text]
+
+
+API_KEY = "api-key-value-7c1e9a3f"
+AUTH_TOKEN = "auth-token-value-2b8d4f6a"
+
+
+def test_silk_masks_every_sensitive_looking_header(client: Client, settings: Settings) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+
+    client.get("/api/schema/", headers={"X-Api-Key": API_KEY, "X-Auth-Token": AUTH_TOKEN, "X-Request-Id": "r-1234"})
+
+    headers = json.loads(SilkRequest.objects.get().encoded_headers)
+    assert headers["x-api-key"] == MASK
+    assert headers["x-auth-token"] == MASK
+    assert headers["x-request-id"] == "r-1234"
+    for secret in (API_KEY, AUTH_TOKEN):
+        assert not [text for text in silk_texts() if secret in text], f"{secret} is stored by Silk"
+
+
+def upstream_answer(request: HttpRequest) -> JsonResponse:
+    """Answer with a signature header, as a view passing on an upstream service's response might."""
+    return JsonResponse({"ok": True}, headers={"X-Upstream-Signature": UPSTREAM_SIGNATURE})
+
+
+UPSTREAM_SIGNATURE = "upstream-signature-4e0b7d2c"
+urlpatterns = [path("api/upstream/", upstream_answer)]
+
+
+@pytest.mark.urls(__name__)
+def test_silk_masks_sensitive_response_headers(client: Client, settings: Settings) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+
+    client.get("/api/upstream/")
+
+    headers = json.loads(SilkResponse.objects.get().encoded_headers)
+    assert headers["X-Upstream-Signature"] == MASK
+    assert headers["Content-Type"] == "application/json"
+    assert not [text for text in silk_texts() if UPSTREAM_SIGNATURE in text]
+
+
+def test_silk_page_answers_in_production_before_collectstatic(
+    client: Client, settings: Settings, staff_user: User, tmp_path: Path
+) -> None:
+    production = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.STORAGES['staticfiles']['BACKEND'])",
+        settings="settings.production",
+        **PRODUCTION_SECRETS,
+    )
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": production.stdout.strip().splitlines()[-1]}}
+    settings.STATIC_ROOT = tmp_path  # nothing collected
+    client.force_login(staff_user)
+
+    response = client.get("/silk/")
+
+    assert response.status_code == 200
+    assert 'href="/static/silk/' in response.content.decode()
+
+
+def test_silk_pages_may_run_their_inline_handlers_and_the_api_may_not(client: Client, staff_user: User) -> None:
+    client.force_login(staff_user)
+
+    silk = client.get("/silk/")["Content-Security-Policy"]
+    api = client.get("/api/schema/")["Content-Security-Policy"]
+
+    assert "script-src 'self' 'unsafe-inline' 'unsafe-eval';" in silk
+    assert "script-src 'self';" in api
