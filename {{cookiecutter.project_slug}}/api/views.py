@@ -8,7 +8,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from core.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from api.models import Article, Author, Comment, Tag
@@ -45,6 +44,7 @@ from api.services import NO_ARTICLE, article_create, article_delete, article_upd
 from core.pagination import KeysetPagination
 from core.preconditions import etag_of
 from core.schema import documented_error, if_match_parameter, keyset_page, keyset_parameters
+from core.throttling import ScopedRateThrottle
 from core.views import CachedReadMixin, PublicReadView
 
 ARTICLE_PAGES = KeysetPagination(ARTICLE_ORDERINGS, default="-published_at")
