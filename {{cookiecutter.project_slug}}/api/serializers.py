@@ -169,6 +169,12 @@ class ArticleWriteSerializer(StrictModelSerializer[Article]):
         fields = ["title", "slug", "body", "status", "tags", "author"]
         extra_kwargs = {"body": {"max_length": settings.API_MAX_ARTICLE_BODY}}
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Return the fields, refusing a PATCH that sends none: it would change nothing yet still be checked."""
+        if self.partial and not attrs:
+            raise serializers.ValidationError(f"Send at least one of: {', '.join(self.Meta.fields)}.")
+        return attrs
+
 
 class AuthorListItemSerializer(serializers.Serializer[Any]):
     """One row of the author list."""

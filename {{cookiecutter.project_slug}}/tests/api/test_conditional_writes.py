@@ -102,3 +102,13 @@ def test_a_draft_is_changed_with_the_etag_of_its_create(writer_client: APIClient
     assert applied.status_code == 200
     assert refused.status_code == 412
     assert Article.objects.get(pk=created.json()["id"]).title == "Better"
+
+
+@pytest.mark.parametrize("body", [{}, None], ids=["empty JSON object", "no body"])
+def test_a_patch_that_sends_no_field_is_a_400_before_its_if_match_is_checked(
+    writer_client: APIClient, article: Article, body: dict[str, str] | None
+) -> None:
+    response = writer_client.patch(url(article), body, headers={"If-Match": '"not-the-current-etag"'})
+
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Send at least one of: title, slug, body, status, tags, author."]}

@@ -96,7 +96,7 @@ CASES = [
     Case("PATCH /api/articles/{id}/", 401, "anonymous", body={"title": "Faster APIs"}),
     Case("PATCH /api/articles/{id}/", 403, "someone else's", target="theirs", signed_in=True, body={"title": "x"}),
     Case("PATCH /api/articles/{id}/", 200, "If-Match: *", signed_in=True, body={"title": "x"}, headers=ANY_ETAG),
-    Case("PATCH /api/articles/{id}/", 404, "someone else's draft", target="their_draft", signed_in=True, body={}),
+    Case("PATCH /api/articles/{id}/", 404, "their draft", target="their_draft", signed_in=True, body={"title": "x"}),
     Case("PATCH /api/articles/{id}/", 412, "stale ETag", signed_in=True, body={"title": "x"}, headers=STALE),
     Case("PATCH /api/articles/{id}/", 415, "not JSON", signed_in=True, raw=b"x", content_type="text/plain"),
     Case("DELETE /api/articles/{id}/", 204, "deleted", signed_in=True),

@@ -27,10 +27,9 @@ LEGEND = (
 )
 # The load writes far faster than the default rates allow a user or an address; throttling is not under test here.
 # Every reader and writer comes from one address: raise the per-client limits, the cache-miss budget included.
-UNTHROTTLED = {
-    name: "100000/minute"
-    for name in ("DJANGO_THROTTLE_USER", "DJANGO_THROTTLE_COMMENTS", "DJANGO_API_CACHE_MISS_RATE")
-}
+UNTHROTTLED = dict.fromkeys(
+    ("DJANGO_THROTTLE_USER", "DJANGO_THROTTLE_COMMENTS", "DJANGO_API_CACHE_MISS_RATE"), "100000/minute"
+)
 
 
 @pytest.fixture(scope="session")
