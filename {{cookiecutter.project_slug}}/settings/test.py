@@ -13,6 +13,11 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # With these settings, tests run faster: MD5 is a fraction of PBKDF2's cost, and no test checks hash strength.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# A file, not SQLite's in-memory test database: there, threads share one cache whose table locks fail at once, so
+# the concurrent-writer tests (tests/api/test_concurrency.py) could not queue on the write lock as workers do.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": VAR_DIR / "test-db.sqlite3"}
+
 # A cache of its own, so a test run never clears (or reads) the development server's entries.
 if CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
     CACHES["default"]["LOCATION"] = VAR_DIR / "test-cache"
