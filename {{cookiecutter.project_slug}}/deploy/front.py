@@ -35,7 +35,7 @@ STOP_SECONDS = 30
 
 def find_nginx() -> str | None:
     """Return the nginx to run (NGINX, else nginx on the PATH or in /usr/sbin), or None when there is none."""
-    return os.environ.get("NGINX") or shutil.which("nginx", path=SEARCH_PATH)
+    return shutil.which(os.environ.get("NGINX") or "nginx", path=SEARCH_PATH)
 
 
 def render(*, listen: str, upstream: str) -> str:

@@ -1,10 +1,13 @@
-"""Fixtures shared by every test: a clean cache, API clients and users."""
+"""Fixtures shared by every test: a clean cache, API clients, users, the served OpenAPI document."""
 
+import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
@@ -43,3 +46,26 @@ def user(db: None) -> User:
 def staff_user(db: None) -> User:
     """Return a staff user."""
     return UserFactory.create(is_staff=True)
+
+
+@pytest.fixture
+def document(client: Client) -> dict[str, Any]:
+    """Return the OpenAPI document served with the test's URLs."""
+    return served_document(client)
+
+
+def served_document(client: Client) -> dict[str, Any]:
+    """Return the OpenAPI document the client gets from /api/schema/."""
+    response = client.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    served: dict[str, Any] = response.json()
+    return served
+
+
+def required_program(path: str | None, missing: str, flag: str) -> str:
+    """Return the program's path; without one, skip the test, or fail it when the environment sets ``flag=1``."""
+    if path is not None:
+        return path
+    if os.environ.get(flag) == "1":
+        pytest.fail(f"{missing} ({flag}=1 requires it)")
+    pytest.skip(missing)

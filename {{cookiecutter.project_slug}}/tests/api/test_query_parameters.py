@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from rest_framework.test import APIClient
 
 from api.factories import ArticleFactory, AuthorFactory, CommentFactory, TagFactory
@@ -18,15 +17,6 @@ from api.models import Article, Author
 pytestmark = pytest.mark.django_db
 
 LISTS = ["/api/articles/", "/api/articles/{id}/comments/", "/api/authors/", "/api/tags/", "/api/me/articles/"]
-
-
-@pytest.fixture
-def document(client: Client) -> dict[str, Any]:
-    """Return the served OpenAPI document."""
-    response = client.get("/api/schema/", {"format": "json"})
-    assert response.status_code == 200
-    served: dict[str, Any] = response.json()
-    return served
 
 
 def query_schemas(document: dict[str, Any], path: str) -> dict[str, dict[str, Any]]:

@@ -23,6 +23,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from api.factories import ArticleFactory, CommentFactory, TagFactory
 from api.models import Article, Author
 from core.schema import SERVER_REFUSALS
+from tests.conftest import served_document
 
 pytestmark = pytest.mark.django_db
 
@@ -143,10 +144,7 @@ class World:
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
     """Return the OpenAPI document the project serves."""
-    response = Client().get("/api/schema/", {"format": "json"})
-    assert response.status_code == 200
-    served: dict[str, Any] = response.json()
-    return served
+    return served_document(Client())
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from pytest_django import DjangoDbBlocker
 from pytest_django.live_server_helper import LiveServer
 
 from tests.browser.docs_pages import Visit, confined_visit, open_redoc, open_swagger_ui, openapi_document
+from tests.conftest import required_program
 
 # The docs are served under a name that is neither localhost nor 127.0.0.1, as in production: Swagger UI treats
 # those two specially (it shows its online validator badge only for other hosts). .test is reserved by RFC 2606.
@@ -34,13 +35,7 @@ def chromium_executable() -> str | None:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Return the Chromium executable; skip without one, or fail when REQUIRE_BROWSER=1."""
-    path = chromium_executable()
-    if path is not None:
-        return path
-    reason = f"Chromium not found: {INSTALL_HINT}"
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (REQUIRE_BROWSER=1 requires it)")
-    pytest.skip(reason)
+    return required_program(chromium_executable(), f"Chromium not found: {INSTALL_HINT}", "REQUIRE_BROWSER")
 
 
 @pytest.fixture(scope="package")

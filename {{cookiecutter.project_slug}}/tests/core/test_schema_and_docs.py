@@ -130,15 +130,6 @@ TOOLKIT_PATTERNS = [
 urlpatterns: list[URLPattern | URLResolver] = [*project_urls.urlpatterns, path("toolkit/", include(TOOLKIT_PATTERNS))]
 
 
-@pytest.fixture
-def document(client: Client) -> dict[str, Any]:
-    """Return the OpenAPI document served with this module's URLs: the project's and the toolkit views'."""
-    response = client.get("/api/schema/", {"format": "json"})
-    assert response.status_code == 200
-    served: dict[str, Any] = response.json()
-    return served
-
-
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     """Return (method, path, operation) for every operation of the document."""
     return [(m, p, op) for p, item in document["paths"].items() for m, op in item.items() if m in METHODS]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from deploy.front import INSTALL_HINT, find_nginx
+from tests.conftest import required_program
 from tests.perf.servers import gunicorn, manage
 from tests.perf.slow_clients import free_port, front
 
@@ -18,13 +19,7 @@ WORKERS = 2
 @pytest.fixture(scope="session")
 def nginx_executable() -> str:
     """Return the nginx to run; skip without one, or fail when REQUIRE_NGINX=1."""
-    path = find_nginx()
-    if path is not None:
-        return path
-    reason = f"nginx not found: {INSTALL_HINT}"
-    if os.environ.get("REQUIRE_NGINX") == "1":
-        pytest.fail(f"{reason} (REQUIRE_NGINX=1 requires it)")
-    pytest.skip(reason)
+    return required_program(find_nginx(), f"nginx not found: {INSTALL_HINT}", "REQUIRE_NGINX")
 
 
 @pytest.fixture(scope="package")
