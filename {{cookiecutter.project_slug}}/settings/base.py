@@ -9,7 +9,6 @@ from typing import Any
 
 import django_stubs_ext
 import environ
-from psycopg_pool import ConnectionPool
 
 django_stubs_ext.monkeypatch()
 
@@ -94,6 +93,8 @@ def database_settings() -> dict[str, Any]:
     config["CIRCUIT_BREAKER_SECONDS"] = env.float("DJANGO_DB_CIRCUIT_BREAKER_SECONDS", default=2.0)
     # Django's native pool replaces persistent connections: CONN_MAX_AGE must stay 0 with it.
     config["CONN_MAX_AGE"] = 0
+    # With the pool, Django turns this into the pool's check: a pooled connection is tested before it is handed out,
+    # so a restarted server costs no failed request. (Naming "check" in the pool options too breaks Django 5.2.)
     config["CONN_HEALTH_CHECKS"] = True
     config["OPTIONS"] = {
         # Short, so a request that needs a database that does not answer gets its 503 within seconds (libpq's
@@ -107,8 +108,6 @@ def database_settings() -> dict[str, Any]:
             # How long a request waits for a pooled connection before its 503. A sync worker uses one connection
             # at a time, so waiting here means the database does not answer, not that the pool is busy.
             "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=2.0),
-            # Test a pooled connection before handing it out, so a restarted server costs no failed request.
-            "check": ConnectionPool.check_connection,
         },
     }
     return config
