@@ -30,7 +30,8 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "10000"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "35"))
 # Time for in-flight requests to finish on a restart or deploy.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-# Keep-alive for the proxy in front; short, because a sync worker is busy while a connection idles on it.
+# Seconds an idle keep-alive connection is held. Sync workers close every connection after its response and ignore
+# this; it applies if worker_class becomes a threaded or async one. Keep-alive to clients is the front's job (nginx).
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))
 
 # Load the application once in the master: a settings error (a missing secret) stops start-up with its one-line
