@@ -57,6 +57,12 @@ ARTICLE_MODELS = (Article, Author, Tag, Comment)
 NOT_FOUND = documented_error(NO_ARTICLE)
 CHANGED = documented_error("The article changed since the ETag sent in If-Match.")
 HIDDEN = documented_error("No article has this id, or it is a draft the user may not change (as on GET).")
+# The schema of a PUT or PATCH of an article: its body, If-Match, and the 404 and 412 the services answer.
+CONDITIONAL_CHANGE = extend_schema(
+    request=ArticleWriteSerializer,
+    parameters=[if_match_parameter()],
+    responses={200: ArticleDetailSerializer, 404: HIDDEN, 412: CHANGED},
+)
 
 
 def _article_or_404(article_id: int) -> Article:
@@ -131,20 +137,12 @@ class ArticleDetailView(CachedReadMixin, PublicReadView):
         """Return the article with its author, tags and latest comments."""
         return Response(ArticleDetailSerializer(_article_or_404(pk)).data)
 
-    @extend_schema(
-        request=ArticleWriteSerializer,
-        parameters=[if_match_parameter()],
-        responses={200: ArticleDetailSerializer, 404: HIDDEN, 412: CHANGED},
-    )
+    @CONDITIONAL_CHANGE
     def put(self, request: Request, pk: int) -> Response:
         """Replace the article's fields."""
         return self._update(request, pk, partial=False)
 
-    @extend_schema(
-        request=ArticleWriteSerializer,
-        parameters=[if_match_parameter()],
-        responses={200: ArticleDetailSerializer, 404: HIDDEN, 412: CHANGED},
-    )
+    @CONDITIONAL_CHANGE
     def patch(self, request: Request, pk: int) -> Response:
         """Change some of the article's fields."""
         return self._update(request, pk, partial=True)

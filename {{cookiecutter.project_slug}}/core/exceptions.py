@@ -24,6 +24,8 @@ from core.parsers import RequestTooLarge
 logger = logging.getLogger(__name__)
 # The logger of database outages, rate-limited by core.logging.OutageFilter (see LOGGING in settings/base.py).
 outage_logger = logging.getLogger("core.db")
+# What a refused or lost connection, or a psycopg pool timeout, becomes in Django: the database cannot be reached.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 # Sent when no breaker says better: about when a restarted database takes connections again.
 DEFAULT_RETRY_AFTER = 2
 
@@ -67,7 +69,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 def server_error(request: HttpRequest) -> JsonResponse:
     """Return the JSON 500 (Django logs the error), or the 503 when a middleware could not reach the database."""
     exc = sys.exc_info()[1]
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
         return database_unavailable(exc)
     return error_response(500, "Server error.", "server_error")
 
@@ -106,6 +108,6 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Return the 503 for a database error that means the database cannot be reached, else None."""
-        if isinstance(exception, OperationalError | InterfaceError):
+        if isinstance(exception, DATABASE_UNAVAILABLE):
             return database_unavailable(exception)
         return None

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponseBase
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import Throttled
@@ -49,14 +48,13 @@ from core.caching import (
     version_key,
     wait_for_entry,
 )
+from core.exceptions import DATABASE_UNAVAILABLE
 from core.http import entry_response, repeated_parameter_response, stale_entry_response
 from core.renderers import ORJSONRenderer
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 # A 404 is cached too (briefly), so requests for ids that do not exist cannot all go to the database.
 CACHEABLE_STATUSES = frozenset({200, 404})
-# What a psycopg pool timeout, a refused connection or a lost one becomes in Django.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 logger = logging.getLogger(__name__)
 
