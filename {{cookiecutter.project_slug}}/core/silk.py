@@ -19,7 +19,7 @@ import base64
 import json
 import random
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -30,6 +30,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model
 from django.db.models.signals import pre_save
 from django.http import HttpRequest
+
+from core.parsers import nesting_exceeds
 
 MASK = "********************"
 # Shorter values are not secrets worth the name, and masking them would garble every text they appear in.
@@ -111,22 +113,9 @@ def _parse_json(text: str | bytes) -> Any:
         data = json.loads(text)
     except RecursionError:
         raise UnreadableBodyError("JSON nested too deep to parse") from None
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
+    if nesting_exceeds(data, MAX_JSON_DEPTH):
         raise UnreadableBodyError(f"JSON nested deeper than {MAX_JSON_DEPTH}")
     return data
-
-
-def _depth_exceeds(data: Any, limit: int) -> bool:
-    """Return whether parsed JSON nests deeper than the limit, walking it without recursion."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth >= limit:
-                return True
-            children: Iterable[Any] = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 def _sensitive_values(data: Any, sensitive: re.Pattern[str]) -> Iterator[str]:
