@@ -13,7 +13,7 @@ INCLUDE_EXAMPLE_API = "{{ cookiecutter.include_example_api }}" == "True"
 OPTION_FILES = {
     "use_silk": [
         "settings/tools/silk.py",
-        "core/silk.py",
+        "core/observability/silk.py",
         "core/management/commands/silk_trim.py",
         "tests/core/test_silk.py",
     ],

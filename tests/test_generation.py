@@ -13,7 +13,7 @@ TOP_LEVEL = {
     "README.md", "Makefile", "gunicorn.conf.py", ".env.example", ".env", ".gitignore", ".python-version",
 }  # fmt: skip
 OPTION_FILES = {
-    "use_silk": ["settings/tools/silk.py", "core/silk.py", "core/management/commands/silk_trim.py",
+    "use_silk": ["settings/tools/silk.py", "core/observability/silk.py", "core/management/commands/silk_trim.py",
                  "tests/core/test_silk.py"],
     "use_debug_toolbar": ["settings/tools/debug_toolbar.py", "tests/core/test_debug_toolbar.py"],
     "include_example_api": ["api/models.py", "api/admin.py", "api/factories.py", "api/demo.py", "api/views.py",
@@ -56,9 +56,10 @@ def test_generated_project_has_the_expected_layout(baked: Callable[[str], Path],
     project = baked(name)
 
     assert {path.name for path in project.iterdir()} == TOP_LEVEL
-    for required in ["core/urls.py", "core/wsgi.py", "core/asgi.py", "core/health.py", "settings/base.py",
-                     "settings/local.py", "settings/test.py", "settings/production.py", "tests/conftest.py",
-                     "tests/factories.py"]:  # fmt: skip
+    for required in ["core/plumbing/urls.py", "core/plumbing/wsgi.py", "core/plumbing/asgi.py",
+                     "core/plumbing/health.py", "core/toolkit/views.py", "core/observability/timing.py",
+                     "settings/base.py", "settings/local.py", "settings/test.py", "settings/production.py",
+                     "tests/conftest.py", "tests/factories.py"]:  # fmt: skip
         assert (project / required).is_file(), required
 
 

@@ -4,7 +4,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
-wsgi_app = "core.wsgi:application"
+wsgi_app = "core.plumbing.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
 # Sync workers: the views are short and mostly wait on PostgreSQL or Redis; measured here, async workers ran the

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 
 from api.factories import ArticleFactory, AuthorFactory, CommentFactory
 from api.models import Article, Author, Comment, Tag
-from core.caching import bump_versions_on_commit
+from core.toolkit.caching import bump_versions_on_commit
 
 DEMO_EMAIL_DOMAIN = "demo.example.com"
 DEMO_SLUG_PREFIX = "demo-"

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from core.caching import track_models
+from core.toolkit.caching import track_models
 
 
 class Author(models.Model):

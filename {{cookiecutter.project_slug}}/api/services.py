@@ -17,7 +17,7 @@ from api.models import Article, Author, Comment, Tag
 from api.permissions import CHANGE_REFUSED, Requester, may_change, may_know_of, may_write_as
 from api.selectors import article_detail, article_for_update
 from api.serializers import ArticleDetailSerializer
-from core.preconditions import check_if_match, etag_of
+from core.toolkit.preconditions import check_if_match, etag_of
 
 NO_ARTICLE = "No published article has this id."
 SLUG_TAKEN = "An article with this slug already exists."

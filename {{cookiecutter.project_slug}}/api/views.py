@@ -41,11 +41,11 @@ from api.serializers import (
     TagListItemSerializer,
 )
 from api.services import NO_ARTICLE, article_create, article_delete, article_update, comment_create
-from core.pagination import KeysetPagination
-from core.preconditions import etag_of
-from core.schema import documented_error, if_match_parameter, keyset_page, keyset_parameters
-from core.throttling import ScopedRateThrottle
-from core.views import CachedReadMixin, PublicReadView
+from core.plumbing.throttling import ScopedRateThrottle
+from core.toolkit.pagination import KeysetPagination
+from core.toolkit.preconditions import etag_of
+from core.toolkit.schema import documented_error, if_match_parameter, keyset_page, keyset_parameters
+from core.toolkit.views import CachedReadMixin, PublicReadView
 
 ARTICLE_PAGES = KeysetPagination(ARTICLE_ORDERINGS, default="-published_at")
 AUTHOR_PAGES = KeysetPagination(AUTHOR_ORDERINGS, default="name")

@@ -11,4 +11,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         """Register the project's system checks."""
-        from core import staticfiles  # noqa: F401
+        from core.plumbing import staticfiles  # noqa: F401

@@ -43,21 +43,21 @@ INSTALLED_APPS = [
 # SecurityMiddleware), so it times the project's own work, not the profilers'; its view marker goes last.
 MIDDLEWARE = [
     # First, so every response gets its Content-Security-Policy, static files and tool pages included.
-    "core.security.SecurityHeadersMiddleware",
+    "core.plumbing.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "core.timing.ServerTimingMiddleware",
+    "core.observability.timing.ServerTimingMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "core.exceptions.DatabaseUnavailableMiddleware",
-    "core.timing.ViewTimingMiddleware",
+    "core.plumbing.exceptions.DatabaseUnavailableMiddleware",
+    "core.observability.timing.ViewTimingMiddleware",
 ]
 
-ROOT_URLCONF = "core.urls"
-WSGI_APPLICATION = "core.wsgi.application"
+ROOT_URLCONF = "core.plumbing.urls"
+WSGI_APPLICATION = "core.plumbing.wsgi.application"
 
 TEMPLATES = [
     {
@@ -87,9 +87,9 @@ def database_settings() -> dict[str, Any]:
             "timeout": 20,
         }
         return config
-    # Django's PostgreSQL backend with a circuit breaker (core/db/): after a failed connection, requests that need
-    # one fail at once with a 503 for this many seconds, then one probes; 0 turns it off.
-    config["ENGINE"] = "core.db"
+    # Django's PostgreSQL backend with a circuit breaker (core/plumbing/db/): after a failed connection, requests that
+    # need one fail at once with a 503 for this many seconds, then one probes; 0 turns it off.
+    config["ENGINE"] = "core.plumbing.db"
     config["CIRCUIT_BREAKER_SECONDS"] = env.float("DJANGO_DB_CIRCUIT_BREAKER_SECONDS", default=2.0)
     # Django's native pool replaces persistent connections: CONN_MAX_AGE must stay 0 with it.
     config["CONN_MAX_AGE"] = 0
@@ -139,7 +139,7 @@ def cache_settings() -> dict[str, Any]:
 
 
 def throttle_cache_settings(default: dict[str, Any]) -> dict[str, Any]:
-    """Return the throttles' cache: the default cache, but raising its errors (see core/throttling.py)."""
+    """Return the throttles' cache: the default cache, but raising its errors (see core/plumbing/throttling.py)."""
     options = {name: value for name, value in default.get("OPTIONS", {}).items() if name != "IGNORE_EXCEPTIONS"}
     return {**default, "OPTIONS": options}
 
@@ -172,17 +172,17 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Bodies above this are refused with 413 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=1_048_576)
 # Bounds of what a client may send the example API, each refused with a 400 one past it (api.serializers,
-# core.parsers). They also bound every response a client can grow: an article shows at most API_MAX_TAGS tags and its
-# five latest comments.
+# core.plumbing.parsers). They also bound every response a client can grow: an article shows at most API_MAX_TAGS tags
+# and its five latest comments.
 API_MAX_JSON_DEPTH = env.int("DJANGO_API_MAX_JSON_DEPTH", default=32)
 API_MAX_TAGS = env.int("DJANGO_API_MAX_TAGS", default=20)
 API_MAX_ARTICLE_BODY = env.int("DJANGO_API_MAX_ARTICLE_BODY", default=100_000)
 API_MAX_COMMENT_BODY = env.int("DJANGO_API_MAX_COMMENT_BODY", default=5_000)
 
 REST_FRAMEWORK: dict[str, Any] = {
-    "DEFAULT_RENDERER_CLASSES": ["core.renderers.ORJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.toolkit.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.ORJSONParser",
+        "core.plumbing.parsers.ORJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -193,13 +193,13 @@ REST_FRAMEWORK: dict[str, Any] = {
     ],
     # Closed by default: a public endpoint says so with its own permission_classes.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.toolkit.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("DJANGO_API_PAGE_SIZE", default=20),
     # Throttles count in the shared cache, so every worker process sees the same counts; while it is down, each
-    # process counts on its own (core/throttling.py).
+    # process counts on its own (core/plumbing/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [
-        "core.throttling.AnonRateThrottle",
-        "core.throttling.UserRateThrottle",
+        "core.plumbing.throttling.AnonRateThrottle",
+        "core.plumbing.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("DJANGO_THROTTLE_ANON", default="100/minute"),
@@ -210,9 +210,9 @@ REST_FRAMEWORK: dict[str, Any] = {
     # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; with 0, REMOTE_ADDR.
     # Never None: DRF would then take the whole X-Forwarded-For, which any client writes, as the client's identity.
     "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
-    # drf-spectacular's, plus the error responses each operation can give (see core/schema.py).
-    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    # drf-spectacular's, plus the error responses each operation can give (see core/toolkit/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.toolkit.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.plumbing.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Whether a browser asking for HTML gets DRF's browsable API from the slim views too (uncached); local turns it on.
@@ -220,8 +220,8 @@ API_BROWSABLE = False
 # Hard upper bound for ?page_size=; larger values get a 400, not a silently smaller page.
 API_MAX_PAGE_SIZE = env.int("DJANGO_API_MAX_PAGE_SIZE", default=100)
 
-# Cached reads (core.views.CachedReadMixin). Writes rebuild entries at once (a bump the cache refuses is kept in the
-# database and retried until it lands); the TTL bounds an entry's life when every invalidation is lost.
+# Cached reads (core.toolkit.views.CachedReadMixin). Writes rebuild entries at once (a bump the cache refuses is kept
+# in the database and retried until it lands); the TTL bounds an entry's life when every invalidation is lost.
 API_CACHE_TTL = env.int("DJANGO_API_CACHE_TTL", default=300)
 # Seconds an entry stays in the cache past its TTL, served (marked stale) only when the database is down.
 API_CACHE_STALE_IF_ERROR = env.int("DJANGO_API_CACHE_STALE_IF_ERROR", default=86400)
@@ -240,8 +240,8 @@ API_CACHE_MAX_AGE = env.int("DJANGO_API_CACHE_MAX_AGE", default=0)
 API_CACHE_S_MAXAGE = env.int("DJANGO_API_CACHE_S_MAXAGE", default=10)
 API_CACHE_STALE_WHILE_REVALIDATE = env.int("DJANGO_API_CACHE_STALE_WHILE_REVALIDATE", default=30)
 
-# Server-Timing header (core.timing): "on" for every response, "staff" for signed-in staff only, or "off" (then the
-# middleware drops out and costs nothing). A sample rate below 1 times only that share of requests.
+# Server-Timing header (core.observability.timing): "on" for every response, "staff" for signed-in staff only, or "off"
+# (then the middleware drops out and costs nothing). A sample rate below 1 times only that share of requests.
 SERVER_TIMING = env.str("DJANGO_SERVER_TIMING", default="off")
 SERVER_TIMING_SAMPLE_RATE = env.float("DJANGO_SERVER_TIMING_SAMPLE_RATE", default=1.0)
 
@@ -257,9 +257,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Content-Security-Policy of every response (core/security.py): only this site's scripts, styles, images, fonts and
-# requests, no plugin, no framing. Styles may be inline: Swagger UI and Redoc set style attributes and inject <style>
-# elements as they render, and a style runs no code. Swagger UI's start-up script is a file of its own
+# Content-Security-Policy of every response (core/plumbing/security.py): only this site's scripts, styles, images,
+# fonts and requests, no plugin, no framing. Styles may be inline: Swagger UI and Redoc set style attributes and inject
+# <style> elements as they render, and a style runs no code. Swagger UI's start-up script is a file of its own
 # (SpectacularSwaggerSplitView), so no inline script runs anywhere; Redoc runs its search in a blob: worker.
 CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
     "default-src": ["'self'"],
@@ -303,7 +303,7 @@ TOOL_URLS: list[tuple[str, str]] = []
 TOOL_PAGES: list[tuple[str, tuple[str, str]]] = []
 
 # While Redis or PostgreSQL is down, their errors are logged once every this many seconds, with the count of the
-# others (core/logging.py).
+# others (core/observability/logging.py).
 OUTAGE_LOG_INTERVAL = env.float("DJANGO_OUTAGE_LOG_INTERVAL", default=60.0)
 LOGGING = {
     "version": 1,
@@ -311,7 +311,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # One filter per logger: each counts its own errors, so the first of each kind is always logged.
     "filters": {
-        name: {"()": "core.logging.OutageFilter", "interval": OUTAGE_LOG_INTERVAL}
+        name: {"()": "core.observability.logging.OutageFilter", "interval": OUTAGE_LOG_INTERVAL}
         for name in ("redis", "database", "database_pool")
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
@@ -319,7 +319,7 @@ LOGGING = {
     "loggers": {
         "django_redis": {"level": "WARNING"},
         DJANGO_REDIS_LOGGER: {"level": "WARNING", "filters": ["redis"]},
-        "core.db": {"filters": ["database"]},
+        "core.plumbing.db": {"filters": ["database"]},
         # The pool logs each failed reconnection of each worker process.
         "psycopg.pool": {"filters": ["database_pool"]},
     },

@@ -17,7 +17,7 @@ REST_FRAMEWORK = {
     ],
 }
 
-# Every response says where its time went (core.timing); DJANGO_SERVER_TIMING=off turns it off.
+# Every response says where its time went (core.observability.timing); DJANGO_SERVER_TIMING=off turns it off.
 SERVER_TIMING = env.str("DJANGO_SERVER_TIMING", default="on")
 
 install_tools(globals(), "local")

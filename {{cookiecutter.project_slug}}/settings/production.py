@@ -28,7 +28,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Hashed, compressed static files (the OpenAPI docs' assets among them), served by WhiteNoise after collectstatic;
 # locally, runserver serves them itself. A file collectstatic has not collected yet is linked by its plain name, not a
-# 500 (core/staticfiles.py), and the system checks name it.
+# 500 (core/plumbing/staticfiles.py), and the system checks name it.
 # WhiteNoise goes right after SecurityMiddleware, as its documentation asks.
 _after_security = BASE_MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
 MIDDLEWARE = [
@@ -38,7 +38,7 @@ MIDDLEWARE = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "core.staticfiles.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "core.plumbing.staticfiles.StaticFilesStorage"},
 }
 
 install_tools(globals(), "production")

@@ -5,7 +5,7 @@ from typing import Any
 
 import environ
 
-from core.silk import CurrentSecrets, intercept
+from core.observability.silk import CurrentSecrets, intercept
 
 from . import Tool
 
@@ -33,7 +33,7 @@ def silk_settings(environment: str) -> Mapping[str, Any]:
         "SILKY_MAX_REQUEST_BODY_SIZE": 64 * 1024,
         "SILKY_MAX_RESPONSE_BODY_SIZE": 64 * 1024,
         # Silk's pages (staff only) run inline event handlers, and its date picker evaluates strings: the project's
-        # Content-Security-Policy allows both under /silk/ only (core/security.py).
+        # Content-Security-Policy allows both under /silk/ only (core/plumbing/security.py).
         "CONTENT_SECURITY_POLICY_PATHS": {"/silk/": {"script-src": ["'unsafe-inline'", "'unsafe-eval'"]}},
         "SILKY_SENSITIVE_KEYS": {
             "username",

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from api.factories import ArticleFactory, AuthorFactory, CommentFactory, TagFactory
 from api.models import Article, Author, Comment, Tag
-from core.caching import bump_versions
+from core.toolkit.caching import bump_versions
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
 
@@ -182,7 +182,7 @@ def _bulk_unpublish(article: Article) -> None:
 
 
 def _bulk_retitle(article: Article, title: str) -> None:
-    from core.caching import bump_versions_on_commit
+    from core.toolkit.caching import bump_versions_on_commit
 
     with transaction.atomic():
         Article.objects.filter(pk=article.pk).update(title=title)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from api.factories import ArticleFactory, TagFactory
 from api.models import Article, Author, Tag
 from api.serializers import ArticleWriteSerializer
-from core.parsers import ORJSONParser, nesting_exceeds
+from core.plumbing.parsers import ORJSONParser, nesting_exceeds
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from api.factories import ArticleFactory, CommentFactory, TagFactory
 from api.models import Article, Author
-from core.schema import SERVER_REFUSALS
+from core.toolkit.schema import SERVER_REFUSALS
 from tests.conftest import served_document
 
 pytestmark = pytest.mark.django_db

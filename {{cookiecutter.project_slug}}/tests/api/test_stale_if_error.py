@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from api.factories import ArticleFactory, CommentFactory
 from api.models import Article
 from api.views import ArticleDetailView
-from core.caching import CachedResponse, bump_versions
+from core.toolkit.caching import CachedResponse, bump_versions
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from pytest_django import DjangoAssertNumQueries
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
-from core import caching
-from core.caching import read_entry, store_entry, track_models, version_key
-from core.views import CachedReadMixin, PublicReadView
+from core.toolkit import caching
+from core.toolkit.caching import read_entry, store_entry, track_models, version_key
+from core.toolkit.views import CachedReadMixin, PublicReadView
 from tests.core.urls import GroupDetailView, GroupListView
 
 pytestmark = pytest.mark.urls("tests.core.urls")

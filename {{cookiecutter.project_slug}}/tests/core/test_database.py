@@ -28,9 +28,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.db.base import DatabaseWrapper
-from core.db.breaker import CircuitBreaker, DatabaseUnavailableError, reset_breakers
-from core.exceptions import server_error
+from core.plumbing.db.base import DatabaseWrapper
+from core.plumbing.db.breaker import CircuitBreaker, DatabaseUnavailableError, reset_breakers
+from core.plumbing.exceptions import server_error
 from settings.base import database_settings
 from tests.core.test_throttling import unused_port
 from tests.core.urls import GroupDetailView
@@ -225,7 +225,7 @@ def test_breaker_lets_one_probe_through_after_its_window_and_closes_on_success(
     server: Server, outage_database: DatabaseWrapper, attempts: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr("core.db.breaker.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("core.plumbing.db.breaker.time.monotonic", lambda: clock[0])
     assert query(outage_database) == (1,)
     server.stop()
     try:

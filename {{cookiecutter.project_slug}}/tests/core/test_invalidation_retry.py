@@ -18,10 +18,10 @@ from django.db import DatabaseError
 from django.test import RequestFactory, override_settings
 from rest_framework.test import APIClient
 
-from core import caching
-from core.caching import bump_versions, land_pending_bumps, pending_bumps, version_key
-from core.health import health
 from core.models import PendingInvalidation
+from core.plumbing.health import health
+from core.toolkit import caching
+from core.toolkit.caching import bump_versions, land_pending_bumps, pending_bumps, version_key
 from settings.base import cache_settings
 
 pytestmark = pytest.mark.urls("tests.core.urls")

@@ -13,7 +13,7 @@ def test_landing_page_links_docs_schema_and_health(client: Client) -> None:
         assert f'href="{url}"' in response.content.decode()
 
 
-@pytest.mark.urls("core.urls")
+@pytest.mark.urls("core.plumbing.urls")
 def test_landing_page_links_each_enabled_tool_page(client: Client, settings: Settings) -> None:
     settings.TOOL_PAGES = [("probe", ("/probe/", "a tool page"))]
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.signals import request_finished
 from django_redis.cache import RedisCache
 
-from core.logging import OutageFilter
+from core.observability.logging import OutageFilter
 from tests.core.test_throttling import unused_port
 
 REDIS_LOGGER = "django_redis.cache"
@@ -26,7 +26,7 @@ def outage_filter(settings: object) -> Iterator[OutageFilter]:
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Return a settable clock that the outage filter reads instead of time.monotonic."""
     now = [1000.0]
-    monkeypatch.setattr("core.logging.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("core.observability.logging.time.monotonic", lambda: now[0])
     return now
 
 

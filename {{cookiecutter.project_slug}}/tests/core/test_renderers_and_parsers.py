@@ -10,8 +10,8 @@ import pytest
 from django.utils.translation import gettext_lazy
 from rest_framework.exceptions import ParseError
 
-from core.parsers import ORJSONParser, RequestTooLarge
-from core.renderers import ORJSONRenderer
+from core.plumbing.parsers import ORJSONParser, RequestTooLarge
+from core.toolkit.renderers import ORJSONRenderer
 
 
 def test_renderer_encodes_other_types_as_drf_does() -> None:

@@ -1,7 +1,7 @@
 """The OpenAPI schema: a valid document whose every operation documents its success and its errors; local docs.
 
 This module is also a URLconf: the project's URLs plus a few views below that exercise each error rule of
-``core.schema.AutoSchema``, so the rules are checked whether or not the project has API endpoints of its own.
+``core.toolkit.schema.AutoSchema``, so the rules are checked whether or not the project has API endpoints of its own.
 """
 
 import re
@@ -23,9 +23,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import urls as project_urls
-from core.schema import SERVER_REFUSALS, documented_error
-from core.views import CachedReadMixin, PublicReadView
+from core.plumbing import urls as project_urls
+from core.toolkit.schema import SERVER_REFUSALS, documented_error
+from core.toolkit.views import CachedReadMixin, PublicReadView
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from core.security import merge_policies, parse_policy
+from core.plumbing.security import merge_policies, parse_policy
 
 pytestmark = pytest.mark.django_db
 

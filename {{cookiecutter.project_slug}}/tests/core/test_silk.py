@@ -20,7 +20,7 @@ from silk.models import Request as SilkRequest
 from silk.models import Response as SilkResponse
 from silk.models import SQLQuery
 
-from core.silk import MASK, MAX_JSON_DEPTH, intercept
+from core.observability.silk import MASK, MAX_JSON_DEPTH, intercept
 from tests.core.test_settings import PRODUCTION_SECRETS, manage
 from tests.core.urls import ISSUED_SECRET
 

@@ -7,13 +7,16 @@ import pytest
 from django.contrib.staticfiles.finders import get_finders
 from pytest_django.fixtures import Settings
 
-from core.staticfiles import IGNORE_PATTERNS, static_files_collected
+from core.plumbing.staticfiles import IGNORE_PATTERNS, static_files_collected
 
 
 @pytest.fixture
 def static_root(settings: Settings, tmp_path: Path) -> Path:
     """Return an empty STATIC_ROOT, served by the production storage."""
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "core.staticfiles.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "core.plumbing.staticfiles.StaticFilesStorage"},
+    }
     settings.STATIC_ROOT = tmp_path
     return tmp_path
 

@@ -14,7 +14,7 @@ from rest_framework.throttling import AnonRateThrottle as DRFAnonRateThrottle
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from core.throttling import AnonRateThrottle, ScopedRateThrottle, throttle_cache
+from core.plumbing.throttling import AnonRateThrottle, ScopedRateThrottle, throttle_cache
 
 pytestmark = pytest.mark.urls("tests.core.urls")
 

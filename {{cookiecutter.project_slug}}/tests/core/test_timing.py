@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
-from core import timing
-from core.timing import PARTS, ServerTimingMiddleware, Timings
+from core.observability import timing
+from core.observability.timing import PARTS, ServerTimingMiddleware, Timings
 from tests.core.test_settings import PRODUCTION_SECRETS, manage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls")]

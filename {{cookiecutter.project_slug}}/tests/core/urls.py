@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.caching import track_models
-from core.pagination import KeysetPagination, PageNumberPagination
-from core.views import CachedReadMixin, PublicReadView
+from core.toolkit.caching import track_models
+from core.toolkit.pagination import KeysetPagination, PageNumberPagination
+from core.toolkit.views import CachedReadMixin, PublicReadView
 
 # The toolkit's tests cache reads of these models, so their changes must rebuild those reads.
 track_models(Group, Permission)
@@ -139,5 +139,5 @@ urlpatterns: list[URLPattern] = [
     path("groups/<int:pk>/permissions/", GroupPermissionListView.as_view()),
     path("groups/serialized/", GroupSerializedListView.as_view()),
 ]
-handler500 = "core.exceptions.server_error"
-handler404 = "core.exceptions.page_not_found"
+handler500 = "core.plumbing.exceptions.server_error"
+handler404 = "core.plumbing.exceptions.page_not_found"

@@ -12,7 +12,7 @@ from ninja import NinjaAPI, Schema
 from ninja.renderers import BaseRenderer
 
 from api.selectors import article_list, article_rows
-from core.renderers import dumps
+from core.toolkit.renderers import dumps
 from tests.perf.stages import MAX_PAGE_SIZE
 
 

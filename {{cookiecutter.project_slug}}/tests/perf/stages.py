@@ -16,7 +16,7 @@ from rest_framework.permissions import AllowAny
 
 from api.models import Article, Author, Tag
 from api.views import ArticleListView
-from core.views import PublicReadView
+from core.toolkit.views import PublicReadView
 
 # The bytes of the warm page, stored by the runner under this key for the two ceilings (plain view, bare WSGI).
 RAW_KEY = "bench:raw-page"

@@ -71,7 +71,7 @@ def test_each_stage_runs_its_own_number_of_queries(
 
 def test_the_stages_are_absent_from_the_project_urls() -> None:
     with pytest.raises(Resolver404):
-        resolve("/bench/naive/", urlconf="core.urls")
+        resolve("/bench/naive/", urlconf="core.plumbing.urls")
 
 
 def test_the_bench_settings_mount_the_stages_on_production_settings() -> None:

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from core.urls import urlpatterns as project_urlpatterns
+from core.plumbing.urls import urlpatterns as project_urlpatterns
 from tests.perf import ninja_stage, stages
 
 # The project's own URLs come first, so the real endpoint resolves exactly as it does in production.

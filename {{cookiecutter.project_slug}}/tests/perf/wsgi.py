@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from core.wsgi import application as project_application
+from core.plumbing.wsgi import application as project_application
 from tests.perf.stages import RAW_KEY
 
 StartResponse = Callable[..., Any]

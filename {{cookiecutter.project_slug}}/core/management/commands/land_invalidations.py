@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.caching import land_pending_bumps, pending_bumps
+from core.toolkit.caching import land_pending_bumps, pending_bumps
 
 
 class Command(BaseCommand):

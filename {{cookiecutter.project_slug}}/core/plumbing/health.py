@@ -14,7 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
-from core.caching import land_pending_bumps, pending_bumps
+from core.toolkit.caching import land_pending_bumps, pending_bumps
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
-from core.caching import (
+from core.plumbing.exceptions import DATABASE_UNAVAILABLE
+from core.toolkit.caching import (
     ENTRY_FORMAT,
     CachedResponse,
     ModelClass,
@@ -48,9 +49,8 @@ from core.caching import (
     version_key,
     wait_for_entry,
 )
-from core.exceptions import DATABASE_UNAVAILABLE
-from core.http import entry_response, repeated_parameter_response, stale_entry_response
-from core.renderers import ORJSONRenderer
+from core.toolkit.http import entry_response, repeated_parameter_response, stale_entry_response
+from core.toolkit.renderers import ORJSONRenderer
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 # A 404 is cached too (briefly), so requests for ids that do not exist cannot all go to the database.
@@ -191,7 +191,7 @@ class CachedReadMixin(APIView):
             names = ", ".join(untracked)
             raise ImproperlyConfigured(
                 f"{cls.__name__} caches {names}, whose changes are not tracked: call "
-                f"core.caching.track_models({names}) next to the model."
+                f"core.toolkit.caching.track_models({names}) next to the model."
             )
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

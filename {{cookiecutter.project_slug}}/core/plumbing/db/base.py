@@ -1,4 +1,4 @@
-"""Django's PostgreSQL backend, with a circuit breaker around each new connection (see ``core.db.breaker``).
+"""Django's PostgreSQL backend, with a circuit breaker around each new connection (see ``core.plumbing.db.breaker``).
 
 The breaker's window is the ``CIRCUIT_BREAKER_SECONDS`` key of the ``DATABASES`` entry (default 2); 0 turns the
 breaker off.
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.backends.postgresql import base
 
-from core.db.breaker import CircuitBreaker, breaker_for
+from core.plumbing.db.breaker import CircuitBreaker, breaker_for
 
 DEFAULT_WINDOW = 2.0
 

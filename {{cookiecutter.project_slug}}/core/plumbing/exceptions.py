@@ -19,11 +19,12 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from core.parsers import RequestTooLarge
+from core.plumbing.parsers import RequestTooLarge
 
 logger = logging.getLogger(__name__)
-# The logger of database outages, rate-limited by core.logging.OutageFilter (see LOGGING in settings/base.py).
-outage_logger = logging.getLogger("core.db")
+# The logger of database outages, rate-limited by core.observability.logging.OutageFilter (see LOGGING in
+# settings/base.py).
+outage_logger = logging.getLogger("core.plumbing.db")
 # What a refused or lost connection, or a psycopg pool timeout, becomes in Django: the database cannot be reached.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 # Sent when no breaker says better: about when a restarted database takes connections again.

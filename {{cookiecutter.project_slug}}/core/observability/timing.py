@@ -117,7 +117,7 @@ class ServerTimingMiddleware:
         self.sample_rate = float(settings.SERVER_TIMING_SAMPLE_RATE)
         instrument()
         # Each database connection gets the query timer once, when it opens, rather than on every request.
-        connection_created.connect(_add_query_timer, dispatch_uid="core.timing.query_timer")
+        connection_created.connect(_add_query_timer, dispatch_uid="core.observability.timing.query_timer")
         for connection in connections.all(initialized_only=True):
             _add_query_timer(connection=connection)
 

@@ -1,8 +1,8 @@
 """OpenAPI for the project: the schema class that documents every operation's errors, and the toolkit's shapes.
 
 ``AutoSchema`` (the ``DEFAULT_SCHEMA_CLASS``) adds to each operation the responses DRF and the toolkit give it
-without the view saying so: errors as ``core.exceptions`` shapes them, and a 304 for cached reads. A view's own
-``@extend_schema(responses=...)`` entry for a status wins over the generic one; ``documented_error`` gives it the
+without the view saying so: errors as ``core.plumbing.exceptions`` shapes them, and a 304 for cached reads. A view's
+own ``@extend_schema(responses=...)`` entry for a status wins over the generic one; ``documented_error`` gives it the
 same ``Error`` body.
 """
 
@@ -18,8 +18,8 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
-from core.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination, cursor_schema, page_size_schema
-from core.views import CachedReadMixin
+from core.toolkit.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination, cursor_schema, page_size_schema
+from core.toolkit.views import CachedReadMixin
 
 Schema = dict[str, Any]
 

@@ -16,7 +16,7 @@ write changes nothing and no key is ever scanned or deleted. A comment on articl
 detail, its comments and the lists, and no other article's detail.
 
 A bump is read back to check that it landed (a cache that ignores errors drops a failed write silently). One that
-did not is kept in the database (``core.models.PendingInvalidation``) and retried by a background thread of the
+did not is kept in the database (``core.toolkit.models.PendingInvalidation``) and retried by a background thread of the
 process, by ``/health/`` and by ``manage.py land_invalidations`` until it lands. Entries stay in the cache a while
 past their lifetime, so a read can still answer with the last good bytes when the database is down.
 """
@@ -39,7 +39,7 @@ from django.db.models import Count, Min
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.utils import timezone
 
-from core.models import PendingInvalidation
+from core.toolkit.models import PendingInvalidation
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def track_models(*model_classes: ModelClass, parents: Sequence[str] = ()) -> Non
     a row change also bumps the object version of the row it points to.
     """
     for model in model_classes:
-        uid = f"core.caching:{model._meta.label_lower}"
+        uid = f"core.toolkit.caching:{model._meta.label_lower}"
         _tracked[model] = tuple(_parent_field(model, name) for name in parents)
         # Connected per model, not for every sender: a receiver for all models would stop Django's fast
         # (signal-free) cascade deletes everywhere, third-party apps included.
@@ -111,7 +111,7 @@ def track_models(*model_classes: ModelClass, parents: Sequence[str] = ()) -> Non
         post_delete.connect(_on_row_change, sender=model, dispatch_uid=uid)
         if parents:
             post_init.connect(_remember_parents, sender=model, dispatch_uid=uid)
-    m2m_changed.connect(_on_m2m_change, dispatch_uid="core.caching:m2m")
+    m2m_changed.connect(_on_m2m_change, dispatch_uid="core.toolkit.caching:m2m")
 
 
 def _parent_field(model: ModelClass, name: str) -> "models.ForeignKey[Any, Any]":

@@ -31,7 +31,7 @@ from django.db.models import Model
 from django.db.models.signals import pre_save
 from django.http import HttpRequest
 
-from core.parsers import nesting_exceeds
+from core.plumbing.parsers import nesting_exceeds
 
 MASK = "********************"
 # Shorter values are not secrets worth the name, and masking them would garble every text they appear in.
@@ -196,5 +196,5 @@ def _connect_masking() -> None:
     # Imported here: Silk's models load after the settings that name this module.
     from silk.models import Request, Response
 
-    pre_save.connect(_mask_request, sender=Request, dispatch_uid="core.silk.mask_request")
-    pre_save.connect(_mask_response, sender=Response, dispatch_uid="core.silk.mask_response")
+    pre_save.connect(_mask_request, sender=Request, dispatch_uid="core.observability.silk.mask_request")
+    pre_save.connect(_mask_response, sender=Response, dispatch_uid="core.observability.silk.mask_response")

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from core.health import health
-from core.landing import landing
+from core.plumbing.health import health
+from core.plumbing.landing import landing
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", landing, name="landing"),
@@ -19,7 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *(path(prefix, include(urlconf)) for prefix, urlconf in settings.TOOL_URLS),
 ]
 
-handler400 = "core.exceptions.bad_request"
-handler403 = "core.exceptions.permission_denied"
-handler404 = "core.exceptions.page_not_found"
-handler500 = "core.exceptions.server_error"
+handler400 = "core.plumbing.exceptions.bad_request"
+handler403 = "core.plumbing.exceptions.permission_denied"
+handler404 = "core.plumbing.exceptions.page_not_found"
+handler500 = "core.plumbing.exceptions.server_error"

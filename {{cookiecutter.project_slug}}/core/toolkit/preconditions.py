@@ -13,8 +13,8 @@ from django.utils.http import parse_etags
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
-from core.caching import etag_for
-from core.renderers import dumps
+from core.toolkit.caching import etag_for
+from core.toolkit.renderers import dumps
 
 
 class PreconditionFailed(APIException):

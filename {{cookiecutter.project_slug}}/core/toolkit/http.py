@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 
-from core.caching import CachedResponse
+from core.toolkit.caching import CachedResponse
 
 JSON_CONTENT_TYPE = "application/json"
 # A user-scoped response depends on who is asking, and only these request headers say who that is.

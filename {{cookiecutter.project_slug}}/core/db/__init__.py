@@ -1,4 +1,0 @@
-"""The PostgreSQL backend of the project: Django's, with a circuit breaker in front of new connections.
-
-Named as the ENGINE of a PostgreSQL ``DATABASES`` entry (``"ENGINE": "core.db"``); see ``core.db.base``.
-"""

@@ -1,0 +1,1 @@
+"""What measures the project: the Server-Timing breakdown, Silk (when generated with it) and log filters."""
