@@ -220,7 +220,7 @@ API_BROWSABLE = False
 # Hard upper bound for ?page_size=; larger values get a 400, not a silently smaller page.
 API_MAX_PAGE_SIZE = env.int("DJANGO_API_MAX_PAGE_SIZE", default=100)
 
-# Cached reads (core.toolkit.views.CachedReadMixin). Writes rebuild entries at once (a bump the cache refuses is kept
+# Cached reads (core.toolkit.views.CachedReadView). Writes rebuild entries at once (a bump the cache refuses is kept
 # in the database and retried until it lands); the TTL bounds an entry's life when every invalidation is lost.
 API_CACHE_TTL = env.int("DJANGO_API_CACHE_TTL", default=300)
 # Seconds an entry stays in the cache past its TTL, served (marked stale) only when the database is down.
@@ -239,6 +239,9 @@ API_CACHE_LOCK_WAIT = env.float("DJANGO_API_CACHE_LOCK_WAIT", default=2.0)
 API_CACHE_MAX_AGE = env.int("DJANGO_API_CACHE_MAX_AGE", default=0)
 API_CACHE_S_MAXAGE = env.int("DJANGO_API_CACHE_S_MAXAGE", default=10)
 API_CACHE_STALE_WHILE_REVALIDATE = env.int("DJANGO_API_CACHE_STALE_WHILE_REVALIDATE", default=30)
+# Whether a cached read checks that its cache_models cover every table its rebuild read (core.toolkit.audit):
+# "raise" fails the request (tests), "log" logs an error (local), None skips the check and costs nothing.
+API_CACHE_AUDIT: str | None = None
 
 # Server-Timing header (core.observability.timing): "on" for every response, "staff" for signed-in staff only, or "off"
 # (then the middleware drops out and costs nothing). A sample rate below 1 times only that share of requests.

@@ -9,6 +9,8 @@ SECRET_KEY = SECRET_KEY or "django-insecure-local-development-only"
 INTERNAL_IPS = env.list("DJANGO_INTERNAL_IPS", default=["127.0.0.1", "::1"])
 
 API_BROWSABLE = True
+# A cached view reading a model it does not name in cache_models logs an error naming the line to add.
+API_CACHE_AUDIT = "log"
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_RENDERER_CLASSES": [

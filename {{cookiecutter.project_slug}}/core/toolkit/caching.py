@@ -127,6 +127,11 @@ def is_tracked(model: ModelClass) -> bool:
     return model in _tracked
 
 
+def child_models(model: ModelClass) -> list[ModelClass]:
+    """Return the tracked models whose rows a row of ``model`` shows (``track_models(..., parents=...)``)."""
+    return [child for child, fields in _tracked.items() if any(field.related_model is model for field in fields)]
+
+
 def version_key(model: ModelClass) -> str:
     """Return the cache key of a model's version."""
     return VERSION_PREFIX + model._meta.label_lower

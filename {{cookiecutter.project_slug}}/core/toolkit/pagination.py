@@ -9,18 +9,19 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 PAGE_SIZE_PARAM = "page_size"
 CURSOR_PARAM = "cursor"
@@ -73,40 +74,44 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return parameters
 
 
-@dataclass(frozen=True)
-class KeysetPage:
-    """One page of rows and the relative links to its neighbours."""
+class KeysetPagination(pagination.BasePagination):
+    """Cursor pagination over a ``values()`` queryset, for orderings that end with a unique field.
 
-    rows: list[dict[str, Any]]
-    next: str | None
-    previous: str | None
+    A subclass names its orderings: ``?ordering=`` value to model fields, the last one unique (``"-id"``); the
+    first is the default. ``keyset()`` makes one. The page is ``{"next", "previous", "results"}``, the links
+    relative, keeping the request's other query parameters.
+    """
 
-    def data(self, results: Sequence[Any]) -> dict[str, Any]:
-        """Return the response body: ``{"next", "previous", "results"}``."""
-        return {"next": self.next, "previous": self.previous, "results": results}
+    orderings: ClassVar[Mapping[str, Sequence[str]]] = {}
+    ordering_query_param = "ordering"
+    cursor_query_param = CURSOR_PARAM
+    page_size_query_param = PAGE_SIZE_PARAM
 
+    next: str | None = None
+    previous: str | None = None
 
-class KeysetPagination:
-    """Cursor pagination over a ``values()`` queryset, for orderings that end with a unique field."""
-
-    def __init__(self, orderings: Mapping[str, Sequence[str]], default: str) -> None:
-        """Take the allowed orderings: ``?ordering=`` name to model fields, the last one unique (``"-id"``)."""
-        self.orderings = orderings
-        self.default = default
+    @property
+    def default_ordering(self) -> str:
+        """Return the ordering used when the request names none: the first."""
+        return next(iter(self.orderings))
 
     def ordering_from(self, request: Request) -> str:
         """Return ``?ordering=``, the default when absent, or raise a 400 for one not on the list."""
-        ordering = request.query_params.get("ordering", self.default)
+        ordering = request.query_params.get(self.ordering_query_param, self.default_ordering)
         if ordering not in self.orderings:
-            raise ValidationError({"ordering": [f"Must be one of: {', '.join(self.orderings)}."]})
+            raise ValidationError({self.ordering_query_param: [f"Must be one of: {', '.join(self.orderings)}."]})
         return ordering
 
-    def paginate(self, queryset: QuerySet[Any, Any], request: Request, params: Mapping[str, Any]) -> KeysetPage:
-        """Return the page the request's cursor points at; ``params`` are the filters to keep in the links."""
+    def paginate_queryset(
+        self, queryset: QuerySet[Any, Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the rows of the page the request's cursor points at, and note the links to its neighbours."""
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("KeysetPagination pages a queryset of values() rows, not a list.")
         ordering = self.ordering_from(request)
         fields = self.orderings[ordering]
         size = page_size_from(request)
-        cursor = self._decode(request.query_params.get(CURSOR_PARAM), ordering, fields, queryset)
+        cursor = self._decode(request.query_params.get(self.cursor_query_param), ordering, fields, queryset)
         backwards = cursor is not None and cursor[0]
         if cursor is not None:
             queryset = queryset.filter(_beyond(fields, cursor[1], backwards))
@@ -116,21 +121,59 @@ class KeysetPagination:
         rows = rows[:size]
         if backwards:
             rows.reverse()
-        link_params = {**{name: value for name, value in params.items() if value is not None}, "ordering": ordering}
-        if PAGE_SIZE_PARAM in request.query_params:
-            link_params[PAGE_SIZE_PARAM] = size
-        has_next = bool(rows) and (backwards or more)
-        has_previous = bool(rows) and (more if backwards else cursor is not None)
+        kept = [(name, request.query_params.getlist(name)) for name in request.query_params if name not in self._own]
+        link_params = [*kept, (self.ordering_query_param, [ordering])]
+        if self.page_size_query_param in request.query_params:
+            link_params.append((self.page_size_query_param, [str(size)]))
 
         def link(row: dict[str, Any], back: bool) -> str:
             token = self._encode(ordering, back, [row[_name(field)] for field in fields])
-            return f"{request.path}?{urlencode({**link_params, CURSOR_PARAM: token})}"
+            query = urlencode([*link_params, (self.cursor_query_param, [token])], doseq=True)
+            return f"{request.path}?{query}"
 
-        return KeysetPage(
-            rows=rows,
-            next=link(rows[-1], back=False) if has_next else None,
-            previous=link(rows[0], back=True) if has_previous else None,
-        )
+        has_next = bool(rows) and (backwards or more)
+        has_previous = bool(rows) and (more if backwards else cursor is not None)
+        self.next = link(rows[-1], back=False) if has_next else None
+        self.previous = link(rows[0], back=True) if has_previous else None
+        return rows
+
+    @property
+    def _own(self) -> tuple[str, ...]:
+        """Return the query parameters this paginator reads."""
+        return (self.cursor_query_param, self.ordering_query_param, self.page_size_query_param)
+
+    def get_paginated_data(self, data: Sequence[Any]) -> dict[str, Any]:
+        """Return the page's body: ``{"next", "previous", "results"}``."""
+        return {"next": self.next, "previous": self.previous, "results": data}
+
+    def get_paginated_response(self, data: Sequence[Any]) -> Response:
+        """Return the page as a response."""
+        return Response(self.get_paginated_data(data))
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """Return the documented page, around the documented rows."""
+        link = "Relative URL of the {} page, or null."
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {"type": "string", "nullable": True, "description": link.format("next")},
+                "previous": {"type": "string", "nullable": True, "description": link.format("previous")},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """Return the query parameters of a keyset page, bounded by the settings as they are now."""
+        return [
+            _query_parameter(self.cursor_query_param, cursor_schema(), "Opaque cursor from a next or previous link."),
+            _query_parameter(self.page_size_query_param, page_size_schema(), "Rows per page, from 1 to the maximum."),
+            _query_parameter(
+                self.ordering_query_param,
+                {"type": "string", "enum": list(self.orderings), "default": self.default_ordering},
+                "Order of the rows.",
+            ),
+        ]
 
     @staticmethod
     def _encode(ordering: str, backwards: bool, values: list[Any]) -> str:
@@ -160,6 +203,18 @@ class KeysetPagination:
         except (binascii.Error, ValueError, TypeError, FieldDoesNotExist, DjangoValidationError):
             # orjson.JSONDecodeError is a ValueError, and so is every other kind of malformed cursor.
             raise invalid from None
+
+
+def keyset(orderings: Mapping[str, Sequence[str]]) -> type[KeysetPagination]:
+    """Return a keyset pagination class over these orderings, the first being the default."""
+    if not orderings:
+        raise ImproperlyConfigured("keyset() needs at least one ordering.")
+    return type(f"KeysetPagination[{', '.join(orderings)}]", (KeysetPagination,), {"orderings": dict(orderings)})
+
+
+def _query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """Return an optional query parameter in OpenAPI's shape."""
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
 def _name(field: str) -> str:

@@ -12,14 +12,13 @@ from typing import Any
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
-from core.toolkit.pagination import CURSOR_PARAM, PAGE_SIZE_PARAM, KeysetPagination, cursor_schema, page_size_schema
-from core.toolkit.views import CachedReadMixin
+from core.toolkit.views import CachedReadView
 
 Schema = dict[str, Any]
 
@@ -76,6 +75,14 @@ class AutoSchema(openapi.AutoSchema):
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
+    def get_override_parameters(self) -> list[Any]:
+        """Return the view's declared parameters, and for a cached read the query parameters of its filters."""
+        parameters: list[Any] = super().get_override_parameters()
+        filters = getattr(self.view, "filter_class", None)
+        if filters is not None and self.method == "GET":
+            return [filters, *parameters]
+        return parameters
+
     def _generic_statuses(self, operation: Schema) -> set[int]:
         """Return the statuses DRF and the toolkit can answer this operation with, from its parameters and view."""
         # Any URL can be made too long, with parameters of the operation's or not.
@@ -90,7 +97,7 @@ class AutoSchema(openapi.AutoSchema):
             statuses.add(404)
         if self.view.get_throttles():
             statuses.add(429)
-        if self.method == "GET" and isinstance(self.view, CachedReadMixin):
+        if self.method == "GET" and isinstance(self.view, CachedReadView):
             statuses.add(304)
         return statuses
 
@@ -118,13 +125,19 @@ class AutoSchema(openapi.AutoSchema):
 
     def _generic_response(self, status: int) -> Schema:
         """Return the documented response for a status the view does not declare."""
-        response: Schema = {"description": GENERIC_DESCRIPTIONS[status]}
+        response: Schema = {"description": self._description(status)}
         if status in GENERIC_HEADERS:
             response["headers"] = copy.deepcopy(GENERIC_HEADERS[status])
         if status >= 400 and status not in SERVER_REFUSALS:
             schema = self._error_schema(status)
             response["content"] = {media_type: {"schema": schema} for media_type in self.map_renderers("media_type")}
         return response
+
+    def _description(self, status: int) -> str:
+        """Return what the status means here: a cached read's 404 says what it did not find."""
+        if status == 404 and isinstance(self.view, CachedReadView) and self.method == "GET":
+            return self.view.not_found
+        return GENERIC_DESCRIPTIONS[status]
 
     def _error_schema(self, status: int) -> Schema:
         """Return the body schema of an error: ``Error``, or for a 400 either ``ValidationError`` or ``Error``."""
@@ -137,28 +150,6 @@ class AutoSchema(openapi.AutoSchema):
         self.registry.register_on_missing(validation)
         # A field that fails validation is a 400 in the ValidationError shape; a malformed body is one in Error's.
         return {"anyOf": [validation.ref, error]}
-
-
-def keyset_parameters(pages: KeysetPagination) -> list[OpenApiParameter]:
-    """Return the query parameters of a list paginated by ``pages``, bounded by the settings as they are now."""
-    return [
-        OpenApiParameter(CURSOR_PARAM, cursor_schema(), description="Opaque cursor from a next or previous link."),
-        OpenApiParameter(PAGE_SIZE_PARAM, page_size_schema(), description="Rows per page, from 1 to the maximum."),
-        OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(pages.orderings), default=pages.default),
-    ]
-
-
-def keyset_page(name: str, item: type[serializers.Serializer[Any]]) -> serializers.Serializer[Any]:
-    """Return the documented shape of a keyset page of ``item`` rows."""
-    link = "Relative URL of the {} page, or null."
-    return inline_serializer(
-        name=f"{name}Page",
-        fields={
-            "next": serializers.CharField(allow_null=True, help_text=link.format("next")),
-            "previous": serializers.CharField(allow_null=True, help_text=link.format("previous")),
-            "results": item(many=True),
-        },
-    )
 
 
 def if_match_parameter() -> OpenApiParameter:

@@ -1,45 +1,57 @@
-"""Slim base views for hot reads: public reads without DRF's per-request work, and cached rendered bytes.
+"""Slim views for hot reads: declared public methods, JSON only, and GET served from cached rendered bytes.
 
-``PublicReadView`` answers safe methods with no authentication, permission or throttle work and without content
-negotiation; other methods on the same URL (a ``post`` beside a ``get``) keep the project's defaults. With
-``settings.API_BROWSABLE`` (local development), a browser asking for HTML gets DRF's browsable API instead, built
-afresh and never cached, so the debug toolbar shows the view's real queries.
-``CachedReadMixin`` serves GET and HEAD from the cache: naming what a view shows is all it takes. A list names
-the models whose rows it shows; a detail names the object its URL points to, and the models it shows besides::
+A cached endpoint is a declaration. The query parameters it reads come from its ``filter_class`` and its
+paginator, and nothing else reaches it; the models it shows are checked against the tables it reads::
 
-    class ArticleListView(CachedReadMixin, PublicReadView):
+    class ArticleListView(CachedListView):
+        public_methods = ("GET",)
+        serializer_class = ArticleRow  # the row shape: its values() query and its documented schema
+        filter_class = ArticleFilters  # ?tag=, ?author=, validated; the paginator adds ?cursor=, ?ordering=...
+        pagination_class = keyset({"-published_at": ("-published_at", "-id")})
         cache_models = (Article, Author, Tag, Comment)
-        cache_query_params = ("cursor", "ordering", "page_size", "tag")
 
-    class ArticleDetailView(CachedReadMixin, PublicReadView):
-        cache_object = Article  # the URL's pk; its comments reach it through track_models(parents=...)
+        def get_rows(self, filters: Mapping[str, Any]) -> QuerySet[Article]:
+            return Article.objects.filter(status="published", **filters)
+
+    class ArticleDetailView(CachedDetailView):
+        public_methods = ("GET",)
+        serializer_class = ArticleDetailRow
+        cache_object = Article  # the URL's pk; only that article's changes (and its children's) rebuild it
         cache_models = (Author, Tag)
+
+The methods in ``public_methods`` run no authentication, permission or throttle; every other method gets the
+project's defaults or the view's own ``permission_classes``, which therefore never apply to a public method.
+With ``settings.API_BROWSABLE`` (local development) a browser asking for HTML gets DRF's browsable API, built
+afresh and never cached, so the debug toolbar shows the view's real queries.
 """
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponseBase
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponseBase, QueryDict
+from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import NotFound, Throttled
+from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
-from rest_framework.permissions import SAFE_METHODS
-from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
-from rest_framework.views import APIView
 
 from core.plumbing.exceptions import DATABASE_UNAVAILABLE
+from core.toolkit.audit import report_unwatched, tables_read, unwatched_models, watched_models
+from core.toolkit.browsable import BrowsableAPIRenderer
 from core.toolkit.caching import (
     ENTRY_FORMAT,
-    CachedResponse,
+    Lookup,
     ModelClass,
-    Versions,
     is_tracked,
     lock_entry,
     object_keys,
@@ -50,11 +62,12 @@ from core.toolkit.caching import (
     wait_for_entry,
 )
 from core.toolkit.http import entry_response, repeated_parameter_response, stale_entry_response
-from core.toolkit.renderers import ORJSONRenderer
+from core.toolkit.renderers import ORJSONRenderer, dumps
+from core.toolkit.rows import Row
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
-# A 404 is cached too (briefly), so requests for ids that do not exist cannot all go to the database.
-CACHEABLE_STATUSES = frozenset({200, 404})
+# The filter fields read from a repeated query parameter (?tag=a&tag=b); any other given twice is a 400.
+LIST_FIELDS = (serializers.ListField, serializers.MultipleChoiceField)
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +83,55 @@ class JSONOnlyNegotiation(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
-class PublicReadView(APIView):
-    """A view whose safe methods are public: no authentication, permissions or throttles, JSON only."""
+def wants_browsable_api(request: HttpRequest | None) -> bool:
+    """Return whether the browsable API is on (settings.API_BROWSABLE) and the request asks for HTML."""
+    return settings.API_BROWSABLE and request is not None and "text/html" in request.headers.get("Accept", "")
+
+
+class SlimView(GenericAPIView[Any]):
+    """A JSON-only view whose ``public_methods`` skip authentication, permissions and throttles."""
 
     renderer_classes = [ORJSONRenderer]
     content_negotiation_class = JSONOnlyNegotiation
+    #: The methods anyone may call with no credential checked: ``("GET",)`` for a public read (HEAD and
+    #: OPTIONS follow GET). ``permission_classes``, authentication and throttles apply to the other methods only.
+    public_methods: ClassVar[Collection[str]] = ()
+    #: The serializer of the request body of POST, PUT and PATCH, when it differs from ``serializer_class``.
+    write_serializer_class: ClassVar[type[serializers.BaseSerializer[Any]] | None] = None
+
+    _public: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse, at import time, permission classes that would apply to no method of the view."""
+        super().__init_subclass__(**kwargs)
+        public = {method.upper() for method in cls.public_methods}
+        if "GET" in public:
+            public |= {"HEAD", "OPTIONS"}
+        cls._public = frozenset(public)
+        handled = {method.upper() for method in cls.http_method_names if method != "options" and hasattr(cls, method)}
+        if "permission_classes" in cls.__dict__ and handled and handled <= cls._public:
+            raise ImproperlyConfigured(
+                f"{cls.__name__} sets permission_classes, but every method it has is in public_methods, "
+                "where no permission applies: remove them, or take the methods they protect out of public_methods."
+            )
+
+    def is_public(self) -> bool:
+        """Return whether the request's method is public on this view."""
+        # None while drf-spectacular builds its mock requests, which reach get_authenticators() first.
+        request: HttpRequest | None = getattr(self, "request", None)
+        return request is not None and request.method in self._public
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        """Return no authenticators for a public method, the configured ones otherwise."""
+        return [] if self.is_public() else super().get_authenticators()
+
+    def get_permissions(self) -> Sequence[Any]:
+        """Return no permissions for a public method, the configured ones otherwise."""
+        return [] if self.is_public() else super().get_permissions()
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        """Return no throttles for a public method, the configured ones otherwise."""
+        return [] if self.is_public() else super().get_throttles()
 
     def get_renderers(self) -> list[BaseRenderer]:
         """Return the JSON renderer, and the browsable API's when a browser asks for it."""
@@ -87,28 +144,12 @@ class PublicReadView(APIView):
             return DefaultContentNegotiation()
         return super().get_content_negotiator()
 
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        """Return no authenticators for reads, the configured ones for writes."""
-        return [] if self._is_read() else super().get_authenticators()
-
-    def get_permissions(self) -> Sequence[Any]:
-        """Return no permissions for reads, the configured ones for writes."""
-        return [] if self._is_read() else super().get_permissions()
-
-    def _is_read(self) -> bool:
-        """Return whether the request is a read (GET, HEAD, OPTIONS)."""
-        # None while drf-spectacular builds its mock requests, which reach get_authenticators() first.
-        request: HttpRequest | None = getattr(self, "request", None)
-        return request is not None and request.method in SAFE_METHODS
-
-    def get_throttles(self) -> list[BaseThrottle]:
-        """Return no throttles for reads, the configured ones for writes."""
-        return [] if self._is_read() else super().get_throttles()
-
-
-def wants_browsable_api(request: HttpRequest | None) -> bool:
-    """Return whether the browsable API is on (settings.API_BROWSABLE) and the request asks for HTML."""
-    return settings.API_BROWSABLE and request is not None and "text/html" in request.headers.get("Accept", "")
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        """Return the write serializer for a request with a body, else the documented response shape."""
+        method = getattr(self.request, "method", "GET")
+        if method in {"POST", "PUT", "PATCH"} and self.write_serializer_class is not None:
+            return self.write_serializer_class
+        return super().get_serializer_class()
 
 
 class CacheMissThrottle(SimpleRateThrottle):
@@ -125,36 +166,19 @@ class CacheMissThrottle(SimpleRateThrottle):
         rate: str | None = settings.API_CACHE_MISS_RATE
         return rate
 
-    def get_cache_key(self, request: Request, view: APIView) -> str:
+    def get_cache_key(self, request: Request, view: Any) -> str:
         """Return the client's counter key."""
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class _Miss:
-    """A read that found no current entry: where to store the rebuilt one, and the outdated one kept for errors."""
+class CachedReadView(SlimView):
+    """A view whose GET and HEAD are served from rendered bytes in the cache, rebuilt when what they show changes.
 
-    __slots__ = ("key", "locked", "stale", "store", "versions")
-
-    def __init__(self, key: str, versions: Versions, stale: CachedResponse | None) -> None:
-        self.key, self.versions, self.stale = key, versions, stale
-        self.locked = self.store = False
-
-
-class _CachedResponseReady(Exception):  # noqa: N818 - control flow, not an error
-    """Raised from ``initial()`` to answer from the cache once the user is known or another rebuild has landed."""
-
-    def __init__(self, response: HttpResponseBase) -> None:
-        self.response = response
-
-
-class CachedReadMixin(APIView):
-    """Serve GET and HEAD from rendered bytes in the cache, rebuilt when something they show changes.
-
-    Public views look the entry up before DRF does anything: a hit is one cache round trip, no query, no
-    rendering. With ``cache_per_user`` the entry is looked up after authentication, under a key of the user's own,
-    and marked private. A miss takes the rebuild lock (or waits for the process holding it) and counts against the
-    client's miss budget; when the rebuild fails because the database is unavailable, an outdated entry still in
-    the cache is served, marked stale.
+    Subclasses implement ``read()``, which returns the body. A public GET looks its entry up before DRF does
+    anything: a hit is one cache round trip, no query, no rendering. Any other GET is looked up once DRF has
+    authenticated and checked it, under a key of the user's own with ``cache_per_user`` (sent as private). A miss
+    takes the rebuild lock (or waits for the process holding it) and counts against the client's miss budget;
+    when the database cannot be reached, an outdated entry still in the cache is served, marked stale.
     """
 
     #: Every model whose rows the response shows (lists, counts). Any committed change to them rebuilds it.
@@ -163,28 +187,30 @@ class CachedReadMixin(APIView):
     #: Only changes to that row (or to rows naming it in ``track_models(parents=...)``) rebuild the response.
     cache_object: ClassVar[ModelClass | None] = None
     cache_object_kwarg: ClassVar[str] = "pk"
-    #: The query parameters the view reads. Only these make a distinct entry; any other is ignored.
-    cache_query_params: ClassVar[Sequence[str]] = ()
-    #: The query parameters the view reads as lists (``?tag=a&tag=b``). Any other one given twice is a 400.
-    cache_list_params: ClassVar[Sequence[str]] = ()
+    #: The query parameters, validated: only these reach the view and make a distinct entry.
+    filter_class: ClassVar[type[serializers.Serializer[Any]] | None] = None
     #: Whether the response depends on the user (then it is cached per user and sent as private).
     cache_per_user: ClassVar[bool] = False
     #: Seconds an entry is current at most; ``settings.API_CACHE_TTL`` when None.
     cache_ttl: ClassVar[int | None] = None
+    #: The message of a 404 (cached briefly), also the description of the documented 404.
+    not_found: ClassVar[str] = "Not found."
 
-    _miss: _Miss | None = None
+    pagination_class = None
+    #: What the public lookup in ``dispatch()`` found, for ``get()`` to use on a miss.
+    public_lookup: Lookup | None = None
     _key_prefix: ClassVar[str] = ""
-    _key_params: ClassVar[tuple[str, ...]] = ()
-    _single_params: ClassVar[tuple[str, ...]] = ()
     _model_keys: ClassVar[tuple[str, ...]] = ()
+    _query: ClassVar["_QueryPlan | None"] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, at import time, a cached view that shows a model whose changes are not tracked."""
         super().__init_subclass__(**kwargs)
         cls._key_prefix = f"response:{ENTRY_FORMAT}:{cls.__module__}.{cls.__qualname__}:"
-        cls._key_params = tuple(sorted({*cls.cache_query_params, *cls.cache_list_params}))
-        cls._single_params = tuple(name for name in cls._key_params if name not in cls.cache_list_params)
         cls._model_keys = tuple(version_key(model) for model in cls.cache_models)
+        cls._query = None
+        if cls.cache_per_user and "GET" in cls._public:
+            raise ImproperlyConfigured(f"{cls.__name__} caches per user: its GET cannot be public.")
         shown = [*cls.cache_models, *([cls.cache_object] if cls.cache_object is not None else [])]
         untracked = list(dict.fromkeys(model.__name__ for model in shown if not is_tracked(model)))
         if untracked:
@@ -194,70 +220,57 @@ class CachedReadMixin(APIView):
                 f"core.toolkit.caching.track_models({names}) next to the model."
             )
 
+    def read(self, *args: Any, **kwargs: Any) -> Any:
+        """Return the response body for the URL's arguments; raise NotFound for a cached 404."""
+        raise NotImplementedError(f"{type(self).__name__} must implement read().")
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        """Return the cached response for a public read, else build it through DRF and cache it."""
+        """Return a public read's current entry at once; send everything else through DRF."""
+        if request.method in CACHEABLE_METHODS:
+            refused = self._keep_known_parameters(request)
+            if refused is not None:
+                return refused
+            if request.method in self._public and not wants_browsable_api(request):
+                lookup = self._lookup(request, kwargs, scope="public")
+                if lookup.entry is not None:
+                    return entry_response(request, lookup.entry, per_user=False)
+                self.public_lookup = lookup
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Return the current entry, or build the body, store its bytes and answer with them."""
+        if wants_browsable_api(request):
+            return Response(self._audited_read(kwargs))
+        scope = self._scope(request)
+        lookup = self.public_lookup or self._lookup(request, kwargs, scope)
+        if lookup.entry is not None:
+            return entry_response(request, lookup.entry, per_user=self.cache_per_user)
+        key = self.cache_key(request, kwargs, scope)
+        locked = lock_entry(key, settings.API_CACHE_LOCK_TIMEOUT)
         try:
-            if request.method in CACHEABLE_METHODS:
-                # Before any cache work: each repetition would otherwise be an entry of its own.
-                repeated = next((name for name in self._single_params if len(request.GET.getlist(name)) > 1), None)
-                if repeated is not None:
-                    return repeated_parameter_response(repeated)
-                if not self.cache_per_user and not wants_browsable_api(request):
-                    hit = self._lookup(request, kwargs, scope="public")
-                    if hit is not None:
-                        return hit
-            return super().dispatch(request, *args, **kwargs)
+            if locked is False:
+                # Another process is rebuilding this entry: wait for it rather than run the same queries.
+                entry = wait_for_entry(key, lookup.versions, settings.API_CACHE_LOCK_WAIT)
+                if entry is not None:
+                    return entry_response(request, entry, per_user=self.cache_per_user)
+            self._spend_miss_budget(request)
+            try:
+                status, body = self._build(kwargs)
+            except DATABASE_UNAVAILABLE as exc:
+                if lookup.stale is None:
+                    raise
+                logger.warning("Database unavailable: serving a stale cache entry (%s)", exc)
+                return stale_entry_response(lookup.stale)
+            # Stored before the lock goes, so the readers waiting for it find it.
+            return self._store(request, key, lookup, status, body)
         finally:
-            if self._miss is not None and self._miss.locked:
-                unlock_entry(self._miss.key)
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """Run DRF's checks; for a user-scoped read, answer from the cache; for a miss, claim the rebuild."""
-        super().initial(request, *args, **kwargs)
-        if request.method not in CACHEABLE_METHODS or wants_browsable_api(request):
-            return
-        if self.cache_per_user:
-            hit = self._lookup(request, kwargs, scope=f"user:{request.user.pk}")
-            if hit is not None:
-                raise _CachedResponseReady(hit)
-        if self._miss is not None:
-            self._claim_rebuild(request, self._miss)
-
-    # DRF hands any HttpResponseBase through handle_exception and finalize_response (finalize_response asserts
-    # exactly that); its type stubs narrow both to Response.
-    def handle_exception(self, exc: Exception) -> HttpResponseBase:  # type: ignore[override]
-        """Return the cached response raised by ``initial()``, a stale entry if the database is down, else DRF's."""
-        if isinstance(exc, _CachedResponseReady):
-            return exc.response
-        stale = self._miss.stale if self._miss is not None else None
-        if isinstance(exc, DATABASE_UNAVAILABLE) and stale is not None:
-            logger.warning("Database unavailable: serving a stale cache entry (%s)", exc)
-            return stale_entry_response(stale)
-        return super().handle_exception(exc)
-
-    def finalize_response(  # type: ignore[override]
-        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
-        """Return DRF's response; after a miss, store its rendered bytes and answer with them."""
-        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[arg-type]
-        miss = self._miss
-        if miss is None or not miss.store or not isinstance(response, Response):
-            return response
-        if response.status_code not in CACHEABLE_STATUSES:
-            return response
-        ttl = self.cache_ttl or settings.API_CACHE_TTL
-        # Kept past its lifetime to be served if the database is down; a 404 is not worth keeping.
-        stale_for = settings.API_CACHE_STALE_IF_ERROR
-        if response.status_code != 200:
-            ttl, stale_for = min(ttl, settings.API_CACHE_NOT_FOUND_TTL), 0
-        content = response.render().content
-        entry = store_entry(miss.key, miss.versions, response.status_code, content, ttl, stale_for=stale_for)
-        return entry_response(request, entry, per_user=self.cache_per_user)
+            if locked:
+                unlock_entry(key)
 
     def cache_key(self, request: HttpRequest, kwargs: dict[str, Any], scope: str) -> str:
         """Return the entry's key: this view, its URL arguments, its known query parameters, the scope."""
         query = request.GET
-        params = [(name, query.getlist(name)) for name in self._key_params if name in query]
+        params = [(name, query.getlist(name)) for name in self._query_plan().names if name in query]
         digest = hashlib.blake2b(repr((sorted(kwargs.items()), params)).encode(), digest_size=16).hexdigest()
         return f"{self._key_prefix}{scope}:{digest}"
 
@@ -267,24 +280,161 @@ class CachedReadMixin(APIView):
             return list(self._model_keys)
         return [*self._model_keys, *object_keys(self.cache_object, kwargs[self.cache_object_kwarg])]
 
-    def _lookup(self, request: HttpRequest, kwargs: dict[str, Any], scope: str) -> HttpResponseBase | None:
-        """Return the response for a current entry; on a miss, note where to store the rebuilt one and return None."""
-        key = self.cache_key(request, kwargs, scope)
-        entry, versions, stale = read_entry(key, self.version_keys(kwargs))
-        if entry is not None:
-            return entry_response(request, entry, per_user=self.cache_per_user)
-        self._miss = _Miss(key, versions, stale)
-        return None
+    def filters(self) -> dict[str, Any]:
+        """Return the validated query parameters of ``filter_class``, or raise a 400 naming the bad ones."""
+        if self.filter_class is None:
+            return {}
+        query = self.request.query_params
+        plan = self._query_plan()
+        # An empty value is validated, not read as absent: ``?tag=`` is a 400 as the schema's minLength says.
+        given = [name for name in plan.filters if name in query]
+        data = {name: query.getlist(name) if name in plan.lists else query[name] for name in given}
+        filters = self.filter_class(data=data)
+        filters.is_valid(raise_exception=True)
+        return dict(filters.validated_data)
 
-    def _claim_rebuild(self, request: Request, miss: _Miss) -> None:
-        """Take the rebuild lock, or wait for the process holding it; a rebuild counts against the client's budget."""
-        locked = lock_entry(miss.key, settings.API_CACHE_LOCK_TIMEOUT)
-        if locked is False:
-            # Another process is rebuilding this entry: wait for it rather than run the same queries.
-            entry = wait_for_entry(miss.key, miss.versions, settings.API_CACHE_LOCK_WAIT)
-            if entry is not None:
-                raise _CachedResponseReady(entry_response(request, entry, per_user=self.cache_per_user))
-        miss.locked, miss.store = bool(locked), locked is not None
+    def _scope(self, request: Request) -> str:
+        """Return whose entry this is: the public's, signed-in users' alike, or with ``cache_per_user`` the user's."""
+        if self.cache_per_user:
+            return f"user:{request.user.pk}"
+        return "public" if request.method in self._public else "members"
+
+    def _lookup(self, request: HttpRequest, kwargs: dict[str, Any], scope: str) -> Lookup:
+        """Return what the cache holds for this request: the current entry, the versions, a stale entry."""
+        return read_entry(self.cache_key(request, kwargs, scope), self.version_keys(kwargs))
+
+    def _build(self, kwargs: dict[str, Any]) -> tuple[int, bytes]:
+        """Return the status and rendered body of the rebuilt response: a 200, or a 404 to cache briefly."""
+        try:
+            return 200, dumps(self._audited_read(kwargs))
+        except NotFound as exc:
+            error = self.handle_exception(exc)
+            return error.status_code, dumps(error.data)
+
+    def _audited_read(self, kwargs: dict[str, Any]) -> Any:
+        """Return ``read()``'s body; with ``settings.API_CACHE_AUDIT``, check the tables it read are watched."""
+        if not settings.API_CACHE_AUDIT:
+            return self.read(**kwargs)
+        with tables_read() as tables:
+            body = self.read(**kwargs)
+        missing = unwatched_models(tables, watched_models(self.cache_models, self.cache_object))
+        if missing:
+            report_unwatched(type(self).__name__, missing, self.cache_models)
+        return body
+
+    def _store(self, request: Request, key: str, lookup: Lookup, status: int, body: bytes) -> HttpResponseBase:
+        """Store the rebuilt bytes and answer with them."""
+        ttl = self.cache_ttl or settings.API_CACHE_TTL
+        # Kept past its lifetime to be served if the database is down; a 404 is not worth keeping.
+        stale_for = settings.API_CACHE_STALE_IF_ERROR
+        if status != 200:
+            ttl, stale_for = min(ttl, settings.API_CACHE_NOT_FOUND_TTL), 0
+        entry = store_entry(key, lookup.versions, status, body, ttl, stale_for=stale_for)
+        return entry_response(request, entry, per_user=self.cache_per_user)
+
+    def _spend_miss_budget(self, request: Request) -> None:
+        """Count a rebuild against the client's miss budget, or raise a 429 when it is spent."""
         budget = CacheMissThrottle()
         if not budget.allow_request(request, self):
             raise Throttled(budget.wait())
+
+    def _keep_known_parameters(self, request: HttpRequest) -> HttpResponseBase | None:
+        """Leave the request only the query parameters in the key; a 400 for one given twice that is read once."""
+        plan = self._query_plan()
+        query = request.GET
+        repeated = next((n for n in plan.names if n not in plan.lists and len(query.getlist(n)) > 1), None)
+        if repeated is not None:
+            return repeated_parameter_response(repeated)
+        if any(name not in plan.names for name in query):
+            # The view cannot read what the cache key does not hold, so two URLs that differ only there may share
+            # one entry.
+            kept = [(name, value) for name in plan.names for value in query.getlist(name)]
+            request.GET = QueryDict(urlencode(kept))
+        return None
+
+    @classmethod
+    def _query_plan(cls) -> "_QueryPlan":
+        """Return the query parameters the view reads (its filters', its paginator's) and those read as lists."""
+        if cls._query is None:
+            filters: dict[str, serializers.Field[Any, Any, Any, Any]] = (
+                dict(cls.filter_class().fields) if cls.filter_class is not None else {}
+            )
+            paginator = cls.pagination_class() if cls.pagination_class is not None else None
+            parameters = paginator.get_schema_operation_parameters(cls) if paginator is not None else []
+            pages: list[str] = [parameter["name"] for parameter in parameters]
+            cls._query = _QueryPlan(
+                names=frozenset([*filters, *pages]),
+                lists=frozenset(name for name, field in filters.items() if isinstance(field, LIST_FIELDS)),
+                filters=tuple(filters),
+            )
+        return cls._query
+
+
+class _QueryPlan(NamedTuple):
+    """The query parameters a cached view reads: all of them, those given as lists, and its filters'."""
+
+    names: frozenset[str]
+    lists: frozenset[str]
+    filters: tuple[str, ...]
+
+
+class CachedRowsView(CachedReadView):
+    """A cached read whose body is made of rows of the ``Row`` set as ``serializer_class``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse, at import time, a shape that is not a ``Row``: only a Row builds its rows in the database."""
+        super().__init_subclass__(**kwargs)
+        row = cls.serializer_class
+        if row is not None and not (isinstance(row, type) and issubclass(row, Row)):
+            raise ImproperlyConfigured(f"{cls.__name__}.serializer_class must be a core.toolkit.rows.Row.")
+
+    def row(self) -> type[Row[Any]]:
+        """Return the row shape."""
+        row = self.serializer_class
+        if not (isinstance(row, type) and issubclass(row, Row)):
+            raise ImproperlyConfigured(f"{type(self).__name__} needs a serializer_class, a core.toolkit.rows.Row.")
+        return row
+
+    def get_queryset(self) -> QuerySet[Any]:
+        """Return ``queryset``, or every row of the model the row shape declares."""
+        if self.queryset is not None:
+            return super().get_queryset()
+        model: type[Model] = self.row().Meta.model
+        return model._default_manager.all()
+
+
+class CachedListView(CachedRowsView):
+    """A cached list: the rows of ``get_rows()`` in the row shape, one page of ``pagination_class`` at a time."""
+
+    pagination_class = GenericAPIView.pagination_class
+
+    def get_rows(self, filters: Mapping[str, Any]) -> QuerySet[Any]:
+        """Return the rows to list, filtered by the validated query parameters: ``get_queryset()`` by default."""
+        return self.get_queryset()
+
+    def read(self, **kwargs: Any) -> Any:
+        """Return one page of rows in their documented shape, or every row without a paginator."""
+        row = self.row()
+        rows = row.select(self.get_rows(self.filters()))
+        paginator = self.paginator
+        if paginator is None:
+            return row.complete(list(rows))
+        page = paginator.paginate_queryset(rows, self.request, view=self)
+        return paginator.get_paginated_response(row.complete(list(page or []))).data
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer[Any]:
+        """Return the row shape as a list for a read, as the schema documents a list's response."""
+        if getattr(self.request, "method", "GET") in CACHEABLE_METHODS:
+            kwargs.setdefault("many", True)
+        return super().get_serializer(*args, **kwargs)
+
+
+class CachedDetailView(CachedRowsView):
+    """A cached object: the row with the URL's primary key, in the row shape; a cached 404 when there is none."""
+
+    def read(self, **kwargs: Any) -> Any:
+        """Return the object's row, or raise a 404."""
+        row = self.row().first(self.get_queryset().filter(pk=kwargs[self.cache_object_kwarg]))
+        if row is None:
+            raise NotFound(self.not_found)
+        return row

@@ -105,7 +105,7 @@ def test_a_stale_list_is_served_when_its_rebuild_fails_on_the_database(
     def fail(**kwargs: object) -> None:
         raise OperationalError("pool timeout")
 
-    monkeypatch.setattr("api.views.article_list", fail)
+    monkeypatch.setattr("api.views.published_articles", fail)
     response = api_client.get("/api/articles/")
 
     assert response.status_code == 200

@@ -12,11 +12,12 @@ from django.db import transaction
 from django.test import RequestFactory
 from pytest_django import DjangoAssertNumQueries
 from pytest_django.fixtures import Settings
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from core.toolkit import caching
 from core.toolkit.caching import read_entry, store_entry, track_models, version_key
-from core.toolkit.views import CachedReadMixin, PublicReadView
+from core.toolkit.views import CachedDetailView, CachedListView
 from tests.core.urls import GroupDetailView, GroupListView
 
 pytestmark = pytest.mark.urls("tests.core.urls")
@@ -209,12 +210,12 @@ def test_the_key_ignores_unknown_parameters_and_their_order_but_not_known_values
 
 def test_a_cached_view_of_an_untracked_model_is_refused_at_import() -> None:
     with pytest.raises(ImproperlyConfigured, match=r"track_models\(User\)"):
-        type("UserListView", (CachedReadMixin, PublicReadView), {"cache_models": (User,)})
+        type("UserListView", (CachedListView,), {"cache_models": (User,)})
 
 
 def test_a_cached_view_of_an_untracked_object_is_refused_at_import() -> None:
     with pytest.raises(ImproperlyConfigured, match=r"track_models\(User\)"):
-        type("UserDetailView", (CachedReadMixin, PublicReadView), {"cache_object": User})
+        type("UserDetailView", (CachedDetailView,), {"cache_object": User})
 
 
 def test_a_parent_that_is_not_a_foreign_key_is_refused_at_import() -> None:
@@ -300,9 +301,15 @@ def test_a_repeated_parameter_the_view_does_not_read_is_ignored(api_client: APIC
     assert api_client.get("/groups/?utm=a&utm=b").status_code == 200
 
 
+class TagFilters(serializers.Serializer[Any]):
+    """A filter read as a list: ?tag=a&tag=b."""
+
+    tag = serializers.ListField(child=serializers.CharField(), required=False)
+
+
 @pytest.mark.django_db
 def test_a_list_parameter_may_be_repeated_and_each_list_is_an_entry_of_its_own() -> None:
-    view_class: type[GroupListView] = type("TaggedGroupListView", (GroupListView,), {"cache_list_params": ("tag",)})
+    view_class: type[GroupListView] = type("TaggedGroupListView", (GroupListView,), {"filter_class": TagFilters})
     view = view_class.as_view()
 
     response = view(RequestFactory().get("/groups/?tag=a&tag=b"))

@@ -24,8 +24,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.plumbing import urls as project_urls
-from core.toolkit.schema import SERVER_REFUSALS, documented_error
-from core.toolkit.views import CachedReadMixin, PublicReadView
+from core.toolkit.schema import SERVER_REFUSALS
+from core.toolkit.views import CachedReadView
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +43,16 @@ class ThingSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
 
 
-class ThingView(CachedReadMixin, PublicReadView):
+class ThingView(CachedReadView):
     """A cached public read with its own 404, and a write with the project's defaults."""
 
-    @extend_schema(responses={200: ThingSerializer, 404: documented_error(NO_THING)})
-    def get(self, request: Request, pk: int) -> Response:
+    public_methods = ("GET",)
+    serializer_class = ThingSerializer
+    not_found = NO_THING
+
+    def read(self, pk: int) -> dict[str, str]:
         """Return a thing."""
-        return Response({"name": "thing"})
+        return {"name": "thing"}
 
     @extend_schema(request=ThingSerializer, responses=ThingSerializer)
     def patch(self, request: Request, pk: int) -> Response:
@@ -164,7 +167,7 @@ def expected_statuses(method: str, template: str, operation: dict[str, Any]) -> 
         expected.add(403)
     if view.get_throttles():
         expected.add(429)
-    if method == "get" and isinstance(view, CachedReadMixin):
+    if method == "get" and isinstance(view, CachedReadView):
         expected.add(304)
     return expected
 

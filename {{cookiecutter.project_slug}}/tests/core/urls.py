@@ -7,20 +7,19 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.toolkit.caching import track_models
-from core.toolkit.pagination import KeysetPagination, PageNumberPagination
-from core.toolkit.views import CachedReadMixin, PublicReadView
+from core.toolkit.pagination import PageNumberPagination, keyset
+from core.toolkit.rows import Row
+from core.toolkit.views import CachedDetailView, CachedListView, CachedReadView
 
 # The toolkit's tests cache reads of these models, so their changes must rebuild those reads.
 track_models(Group, Permission)
 ISSUED_SECRET = "issued-secret-9d4c2a7b51e0"
-GROUP_PAGES = KeysetPagination({"name": ("name", "id"), "-id": ("-id",)}, default="name")
 
 
 class EchoView(APIView):
@@ -55,45 +54,51 @@ class DjangoValidationErrorView(APIView):
         raise ValidationError("Bad value.")
 
 
-class GroupListView(CachedReadMixin, PublicReadView):
+class GroupRow(Row[Group]):
+    """A group with its permission codenames."""
+
+    permissions = serializers.ListField(child=serializers.CharField(), source="permissions.codename")
+
+    class Meta:
+        model = Group
+        fields = ["id", "name", "permissions"]
+
+
+class GroupNameRow(Row[Group]):
+    """A group's id and name."""
+
+    class Meta:
+        model = Group
+        fields = ["id", "name"]
+
+
+class GroupListView(CachedListView):
     """A cached, keyset-paginated list of groups with their permission codenames."""
 
+    public_methods = ("GET",)
+    serializer_class = GroupRow
+    pagination_class = keyset({"name": ("name", "id"), "-id": ("-id",)})
     cache_models = (Group, Permission)
-    cache_query_params = ("cursor", "ordering", "page_size")
-
-    def get(self, request: Request) -> Response:
-        """Return one page of groups."""
-        page = GROUP_PAGES.paginate(Group.objects.values("id", "name"), request, params={})
-        codenames = Permission.objects.filter(group__in=[row["id"] for row in page.rows]).values_list(
-            "group__id", "codename"
-        )
-        by_group: dict[int, list[str]] = {}
-        for group_id, codename in codenames:
-            by_group.setdefault(group_id, []).append(codename)
-        return Response(page.data([{**row, "permissions": by_group.get(row["id"], [])} for row in page.rows]))
 
 
-class GroupDetailView(CachedReadMixin, PublicReadView):
+class GroupDetailView(CachedDetailView):
     """A cached group, or a cached 404: rebuilt when that group changes, not when another one does."""
 
+    public_methods = ("GET",)
+    serializer_class = GroupNameRow
     cache_object = Group
 
-    def get(self, request: Request, pk: int) -> Response:
-        """Return the group's name."""
-        group = Group.objects.filter(pk=pk).values("id", "name").first()
-        if group is None:
-            raise NotFound
-        return Response(group)
 
+class GroupPermissionListView(CachedReadView):
+    """A group's permission codenames: rebuilt when that group's links change, or any permission does."""
 
-class GroupPermissionListView(CachedReadMixin, PublicReadView):
-    """A group's permission codenames: it shows the group only, so only changes to that group rebuild it."""
-
+    public_methods = ("GET",)
     cache_object = Group
+    cache_models = (Permission,)
 
-    def get(self, request: Request, pk: int) -> Response:
+    def read(self, pk: int) -> list[str]:
         """Return the codenames."""
-        return Response(sorted(Permission.objects.filter(group=pk).values_list("codename", flat=True)))
+        return list(Permission.objects.filter(group=pk).order_by("codename").values_list("codename", flat=True))
 
 
 class GroupSerializer(serializers.ModelSerializer[Group]):

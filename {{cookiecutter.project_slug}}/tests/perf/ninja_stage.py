@@ -11,7 +11,8 @@ from django.http import HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.renderers import BaseRenderer
 
-from api.selectors import article_list, article_rows
+from api.rows import ArticleRow
+from api.selectors import published_articles
 from core.toolkit.renderers import dumps
 from tests.perf.stages import MAX_PAGE_SIZE
 
@@ -52,5 +53,5 @@ api = NinjaAPI(renderer=ORJSONRenderer(), urls_namespace="bench-ninja", docs_url
 @api.get("/articles/", response=list[ArticleItem])
 def articles(request: HttpRequest, page_size: int = 50) -> list[dict[str, Any]]:
     """Return the first page of published articles, newest first."""
-    rows = article_list().order_by("-published_at", "-id")[: max(1, min(page_size, MAX_PAGE_SIZE))]
-    return article_rows(list(rows))
+    rows = ArticleRow.select(published_articles()).order_by("-published_at", "-id")
+    return ArticleRow.complete(list(rows[: max(1, min(page_size, MAX_PAGE_SIZE))]))
