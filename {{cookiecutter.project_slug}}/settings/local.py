@@ -15,7 +15,7 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_RENDERER_CLASSES": [
         *REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "core.toolkit.browsable.BrowsableAPIRenderer",
     ],
 }
 

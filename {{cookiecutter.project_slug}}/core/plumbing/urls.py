@@ -1,4 +1,4 @@
-"""The root URLconf: the API, its OpenAPI docs, the health check, the admin and the enabled developer tools."""
+"""The root URLconf: the API and its docs, health check, admin, browsable API login (local) and developer tools."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -16,6 +16,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
+    # DRF's session login behind the browsable API's "Log in" link: mounted only where that API is on (local).
+    *([path("api-auth/", include("rest_framework.urls"))] if settings.API_BROWSABLE else []),
     *(path(prefix, include(urlconf)) for prefix, urlconf in settings.TOOL_URLS),
 ]
 
