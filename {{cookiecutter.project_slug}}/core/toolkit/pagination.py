@@ -9,19 +9,22 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
 
 import orjson
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+_Model = TypeVar("_Model", bound=Model)
+_Row = TypeVar("_Row")
 
 PAGE_SIZE_PARAM = "page_size"
 CURSOR_PARAM = "cursor"
@@ -103,8 +106,8 @@ class KeysetPagination(pagination.BasePagination):
         return ordering
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any, Any] | Sequence[Any], request: Request, view: APIView | None = None
-    ) -> list[dict[str, Any]]:
+        self, queryset: QuerySet[_Model, _Row] | Sequence[_Row], request: Request, view: APIView | None = None
+    ) -> list[_Row] | None:
         """Return the rows of the page the request's cursor points at, and note the links to its neighbours."""
         if not isinstance(queryset, QuerySet):
             raise TypeError("KeysetPagination pages a queryset of values() rows, not a list.")
@@ -116,7 +119,7 @@ class KeysetPagination(pagination.BasePagination):
         if cursor is not None:
             queryset = queryset.filter(_beyond(fields, cursor[1], backwards))
         order = [_flip(field) for field in fields] if backwards else list(fields)
-        rows = list(queryset.order_by(*order)[: size + 1])
+        rows: list[Any] = list(queryset.order_by(*order)[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
         if backwards:

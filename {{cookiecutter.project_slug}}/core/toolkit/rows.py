@@ -158,19 +158,20 @@ class Row(serializers.ModelSerializer[_M]):
             if name in annotations:
                 plan.expressions[name] = annotations[name]
             elif isinstance(declared, Row):
-                prefix = _lookup(declared.source)
-                keys = {sub: f"{prefix}__{_lookup(field.source)}" for sub, field in declared.fields.items()}
+                prefix = _lookup(declared.source or name)
+                keys = {sub: f"{prefix}__{_lookup(field.source or sub)}" for sub, field in declared.fields.items()}
                 plan.columns += keys.values()
                 plan.nested.append(_Nested(name, keys, declared.allow_null))
-            elif isinstance(declared, serializers.ListField) and "." in declared.source:
-                lookup = _lookup(declared.source)
+            elif isinstance(declared, serializers.ListField) and "." in (declared.source or ""):
+                lookup = _lookup(declared.source or name)
                 plan.related.append(_RelatedList(name, lookup, f"{lookup.rsplit('__', 1)[0]}__pk"))
             elif declared.source == name:
                 plan.columns.append(name)
             else:
-                plan.expressions[name] = F(_lookup(declared.source))
+                plan.expressions[name] = F(_lookup(declared.source or name))
         if plan.related:
-            pk_name = cls.Meta.model._meta.pk.name
+            model: type[models.Model] = cls.Meta.model
+            pk_name = model._meta.pk.name
             plan.pk = pk_name if pk_name in plan.columns else "pk"
             if plan.pk == "pk":
                 plan.columns.append("pk")  # read for the list fields' query, then dropped

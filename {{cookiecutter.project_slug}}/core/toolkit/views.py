@@ -40,6 +40,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound, Throttled
 from rest_framework.generics import GenericAPIView
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
+from rest_framework.pagination import BasePagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -196,7 +197,7 @@ class CachedReadView(SlimView):
     #: The message of a 404 (cached briefly), also the description of the documented 404.
     not_found: ClassVar[str] = "Not found."
 
-    pagination_class = None
+    pagination_class: type[BasePagination] | None = None
     #: What the public lookup in ``dispatch()`` found, for ``get()`` to use on a miss.
     public_lookup: Lookup | None = None
     _key_prefix: ClassVar[str] = ""
@@ -360,7 +361,9 @@ class CachedReadView(SlimView):
                 dict(cls.filter_class().fields) if cls.filter_class is not None else {}
             )
             paginator = cls.pagination_class() if cls.pagination_class is not None else None
-            parameters = paginator.get_schema_operation_parameters(cls) if paginator is not None else []
+            parameters: list[dict[str, Any]] = (
+                paginator.get_schema_operation_parameters(cls()) if paginator is not None else []
+            )
             pages: list[str] = [parameter["name"] for parameter in parameters]
             cls._query = _QueryPlan(
                 names=frozenset([*filters, *pages]),
@@ -397,7 +400,7 @@ class CachedRowsView(CachedReadView):
 
     def get_queryset(self) -> QuerySet[Any]:
         """Return ``queryset``, or every row of the model the row shape declares."""
-        if self.queryset is not None:
+        if getattr(self, "queryset", None) is not None:
             return super().get_queryset()
         model: type[Model] = self.row().Meta.model
         return model._default_manager.all()

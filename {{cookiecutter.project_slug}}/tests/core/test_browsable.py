@@ -13,8 +13,7 @@ from pytest_django.fixtures import Settings
 from rest_framework.request import Request
 from rest_framework.test import APIClient
 
-from core.toolkit import views
-from core.toolkit.browsable import BrowsableAPIRenderer, absolute_page_links
+from core.toolkit.browsable import absolute_page_links
 from core.toolkit.renderers import ORJSONRenderer
 from tests.core.test_settings import PRODUCTION_SECRETS, manage
 from tests.core.urls import GroupListView
@@ -40,11 +39,9 @@ def remount_urls() -> None:
 
 
 @pytest.fixture
-def browsable(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def browsable(settings: Settings) -> Iterator[None]:
     """Turn the browsable API on as local settings do, with DRF's login pages mounted."""
     settings.API_BROWSABLE = True
-    # The slim views append this renderer for browsers; the patch is a no-op once they import it themselves.
-    monkeypatch.setattr(views, "BrowsableAPIRenderer", BrowsableAPIRenderer)
     remount_urls()
     settings.ROOT_URLCONF = __name__
     yield
