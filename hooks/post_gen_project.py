@@ -26,6 +26,7 @@ OPTION_FILES = {
         "api/models.py",
         "api/admin.py",
         "api/permissions.py",
+        "api/rows.py",
         "api/selectors.py",
         "api/serializers.py",
         "api/services.py",
