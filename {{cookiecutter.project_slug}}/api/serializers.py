@@ -66,6 +66,15 @@ class TagSlugsField(serializers.ListField):
             self.fail("unknown", slugs=", ".join(repr(slug) for slug in unknown))
         return tags
 
+    def to_representation(self, data: Any) -> list[str]:
+        """Return the slugs of the tags."""
+        return _slugs(data)
+
+
+def _slugs(tags: Any) -> list[str]:
+    """Return the slugs of tags given as a related manager (an article's, in the browsable API's form) or a list."""
+    return [tag.slug for tag in (tags.all() if hasattr(tags, "all") else tags)]
+
 
 def _item_messages(detail: Any) -> list[str]:
     """Return a list field's errors as flat messages ("Item 2: ..."), the shape of every other field's errors."""

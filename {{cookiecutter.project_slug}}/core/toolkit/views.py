@@ -123,8 +123,11 @@ class SlimView(GenericAPIView[Any]):
         return request is not None and request.method in self._public
 
     def get_authenticators(self) -> list[BaseAuthentication]:
-        """Return no authenticators for a public method, the configured ones otherwise."""
-        return [] if self.is_public() else super().get_authenticators()
+        """Return no authenticators for a public method, the configured ones otherwise and for the browsable API."""
+        # The browsable API shows a signed-in user the write forms their permissions allow: it needs to know them.
+        if self.is_public() and not wants_browsable_api(self.request):
+            return []
+        return super().get_authenticators()
 
     def get_permissions(self) -> Sequence[Any]:
         """Return no permissions for a public method, the configured ones otherwise."""
