@@ -77,8 +77,9 @@ class CachedResponse(NamedTuple):
 
 
 # Part of every entry key: during a rolling deploy old and new processes run side by side, and neither can read
-# the other's entries once the fields of CachedResponse change. Change it with them.
-ENTRY_FORMAT = 2
+# the other's entries once the fields of CachedResponse change, or its module (entries are pickled by class path:
+# 3 since it moved to core.toolkit.caching). Change it with them.
+ENTRY_FORMAT = 3
 
 
 class Lookup(NamedTuple):
