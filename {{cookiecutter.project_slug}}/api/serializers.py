@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
+from django.http import QueryDict
 from rest_framework import serializers
 
 from api.models import Article, Author, Comment, Tag
@@ -33,7 +34,7 @@ class StrictSlugField(StrictCharField, serializers.SlugField):
 
 
 class StrictModelSerializer(serializers.ModelSerializer[_M]):
-    """A model serializer whose text fields, generated or not, take strings only."""
+    """A model serializer whose text fields, generated or not, take strings only, and forms are read as JSON is."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -41,6 +42,15 @@ class StrictModelSerializer(serializers.ModelSerializer[_M]):
         models.TextField: StrictCharField,
         models.SlugField: StrictSlugField,
     }
+
+    def to_internal_value(self, data: Any) -> Any:
+        """Return the validated fields; an empty form value is a value, as in JSON, not a field left out."""
+        # DRF reads ``status=`` in a form as "status not sent" and applies the default, where the schema (and the
+        # same body in JSON) says "" is not a status: the 400 the JSON body gets.
+        if isinstance(data, QueryDict):
+            lists = {name for name, field in self.fields.items() if isinstance(field, serializers.ListField)}
+            data = {name: data.getlist(name) if name in lists else data[name] for name in data}
+        return super().to_internal_value(data)
 
 
 class TagSlugsField(serializers.ListField):
@@ -146,7 +156,9 @@ class ArticleDetailSerializer(serializers.ModelSerializer[Article]):
 class ArticleWriteSerializer(StrictModelSerializer[Article]):
     """The fields a writer sends to create or change an article."""
 
-    slug = StrictSlugField(max_length=200, required=False, help_text="Made from the title when left out.")
+    slug = StrictSlugField(
+        max_length=200, required=False, allow_blank=True, help_text="Made from the title when left out or empty."
+    )
     tags = TagSlugsField(required=False, help_text="Tag slugs.")
     author = serializers.PrimaryKeyRelatedField(
         queryset=Author.objects.all(), required=False, help_text="Staff only; others write as their own author."
@@ -159,6 +171,8 @@ class ArticleWriteSerializer(StrictModelSerializer[Article]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Return the fields, refusing a PATCH that sends none: it would change nothing yet still be checked."""
+        if attrs.get("slug") == "":
+            del attrs["slug"]  # the server makes one (a create) or keeps the current one (a change)
         if self.partial and not attrs:
             raise serializers.ValidationError(f"Send at least one of: {', '.join(self.Meta.fields)}.")
         return attrs

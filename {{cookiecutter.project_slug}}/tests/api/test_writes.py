@@ -132,3 +132,29 @@ def test_commenting_is_throttled_per_client(api_client: APIClient, monkeypatch: 
 
     assert statuses == [201, 201, 429]
     assert api_client.get(url).status_code == 200
+
+
+@pytest.mark.usefixtures("writer_author")
+def test_an_empty_form_value_is_validated_as_in_json_not_read_as_left_out(writer_client: APIClient) -> None:
+    form = {**NEW_ARTICLE, "status": ""}
+
+    as_form = writer_client.post("/api/articles/", form, format="multipart")
+    as_json = writer_client.post("/api/articles/", form, format="json")
+
+    assert as_form.status_code == as_json.status_code == 400
+    assert as_form.json() == as_json.json() == {"status": ['"" is not a valid choice.']}
+
+
+@pytest.mark.usefixtures("writer_author")
+@pytest.mark.parametrize("body_format", ["json", "multipart"])
+def test_an_empty_slug_is_made_from_the_title_and_left_alone_by_a_change(
+    writer_client: APIClient, body_format: str
+) -> None:
+    created = writer_client.post("/api/articles/", {**NEW_ARTICLE, "slug": ""}, format=body_format)
+    assert created.status_code == 201
+    assert created.json()["slug"] == "fast-apis"
+
+    changed = writer_client.patch(f"/api/articles/{created.json()['id']}/", {"slug": "", "title": "Faster"})
+
+    assert changed.status_code == 200
+    assert changed.json()["slug"] == "fast-apis"

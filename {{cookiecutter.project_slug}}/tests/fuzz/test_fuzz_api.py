@@ -47,6 +47,7 @@ CHECKS = [
 ]
 REQUEST_TIMEOUT = 60
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 # The server's log: every request it refused, and the traceback of any 5xx.
 SERVER_LOG = PROJECT / "var" / "fuzz-server.log"
 
@@ -76,7 +77,7 @@ def fuzzed_server() -> Iterator[FuzzedServer]:
 def test_fuzz_api_answers_every_request_as_documented(fuzzed_server: FuzzedServer, signed_in: bool) -> None:
     credentials = ["--header", f"Authorization: Token {fuzzed_server.writer_token}"] if signed_in else []
     command = [
-        str(SCHEMATHESIS), "run", f"{fuzzed_server.base}/api/schema/?format=json",
+        str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", f"{fuzzed_server.base}/api/schema/?format=json",
         "--checks", ",".join(CHECKS),
         "--max-examples", str(EXAMPLES),
         "--workers", str(WORKERS),
