@@ -1,9 +1,10 @@
 """OpenAPI for the project: the schema class that documents every operation's errors, and the toolkit's shapes.
 
 ``AutoSchema`` (the ``DEFAULT_SCHEMA_CLASS``) adds to each operation the responses DRF and the toolkit give it
-without the view saying so: errors as ``core.plumbing.exceptions`` shapes them, and a 304 for cached reads. A view's
-own ``@extend_schema(responses=...)`` entry for a status wins over the generic one; ``documented_error`` gives it the
-same ``Error`` body.
+without the view saying so: errors as ``core.plumbing.exceptions`` shapes them, a 304 for cached reads and their
+404 in the view's own words (``not_found``). A cached read's query parameters come from its ``filter_class``, and a
+list's paging from its paginator through DRF's protocol. A view's own ``@extend_schema(responses=...)`` entry for a
+status wins over the generic one; ``documented_error`` gives it the same ``Error`` body.
 """
 
 import copy

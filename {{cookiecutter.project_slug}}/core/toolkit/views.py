@@ -200,6 +200,7 @@ class CachedReadView(SlimView):
     #: The message of a 404 (cached briefly), also the description of the documented 404.
     not_found: ClassVar[str] = "Not found."
 
+    #: The paginator of a list: its query parameters join the key. None for a read of one object.
     pagination_class: type[BasePagination] | None = None
     #: What the public lookup in ``dispatch()`` found, for ``get()`` to use on a miss.
     public_lookup: Lookup | None = None
@@ -246,7 +247,7 @@ class CachedReadView(SlimView):
         if wants_browsable_api(request):
             return Response(self._audited_read(kwargs))
         scope = self._scope(request)
-        lookup = self.public_lookup or self._lookup(request, kwargs, scope)
+        lookup = self.public_lookup if self.public_lookup is not None else self._lookup(request, kwargs, scope)
         if lookup.entry is not None:
             return entry_response(request, lookup.entry, per_user=self.cache_per_user)
         key = self.cache_key(request, kwargs, scope)
