@@ -370,7 +370,8 @@ class CachedReadView(SlimView):
             )
             pages: list[str] = [parameter["name"] for parameter in parameters]
             cls._query = _QueryPlan(
-                names=frozenset([*filters, *pages]),
+                # Sorted: the key must not depend on the process's string hashing, or workers would not share it.
+                names=tuple(sorted({*filters, *pages})),
                 lists=frozenset(name for name, field in filters.items() if isinstance(field, LIST_FIELDS)),
                 filters=tuple(filters),
             )
@@ -380,7 +381,7 @@ class CachedReadView(SlimView):
 class _QueryPlan(NamedTuple):
     """The query parameters a cached view reads: all of them, those given as lists, and its filters'."""
 
-    names: frozenset[str]
+    names: tuple[str, ...]
     lists: frozenset[str]
     filters: tuple[str, ...]
 

@@ -16,6 +16,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from core.toolkit.pagination import keyset
 from core.toolkit.rows import Row
 from core.toolkit.views import CachedListView, CachedReadView
+from tests.core.test_settings import manage
 from tests.core.urls import GroupListView, GroupNameRow, GroupRow
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +158,20 @@ def test_a_cached_read_without_read_says_what_to_implement() -> None:
 
     with pytest.raises(NotImplementedError, match="must implement read"):
         view(requests.get("/empty/"))
+
+
+def test_every_process_makes_the_same_key_for_the_same_request() -> None:
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import RequestFactory\n"
+        "from tests.core.urls import GroupListView\n"
+        "request = RequestFactory().get('/groups/?page_size=5&ordering=name&cursor=abc')\n"
+        "print(GroupListView().cache_key(request, {}, 'public'))\n"
+    )
+    keys = {
+        manage("shell", "-c", script, settings="settings.test", PYTHONHASHSEED=seed).stdout.split()[-1]
+        for seed in ("1", "2", "3")
+    }
+
+    assert len(keys) == 1
+    assert next(iter(keys)).startswith("response:")
