@@ -11,14 +11,17 @@ of sensitive fields in its query string and body. Then:
   response bodies and every request or response header whose name looks sensitive (``X-Api-Key``,
   ``X-Auth-Token``, ``Set-Cookie``...: Silk itself masks only headers named exactly like a sensitive key).
 
-A request whose body cannot be searched for secrets (a JSON body nested deeper than ``MAX_JSON_DEPTH``, which also
-Silk's own recursive masking could not take) is not recorded at all.
+Besides the sample rate, each process records at most ``SILK_MAX_PER_MINUTE`` requests a minute, so what Silk
+costs has a ceiling whatever the traffic. A request whose body cannot be searched for secrets (a JSON body nested
+deeper than ``MAX_JSON_DEPTH``, which Silk's own recursive masking could not take either) is not recorded at all.
 """
 
 import base64
 import json
 import random
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from functools import cache
@@ -50,10 +53,41 @@ class UnreadableBodyError(Exception):
 _secrets: ContextVar[frozenset[str]] = ContextVar("silk_secrets", default=frozenset())
 
 
+class MinuteBudget:
+    """At most ``settings.SILK_MAX_PER_MINUTE`` recordings per clock minute in this process (None: no limit).
+
+    Sampling alone makes Silk's cost grow with the traffic: each recording writes its request, response and
+    queries to the database. The budget caps that write load per worker whatever the traffic.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._minute = -1
+        self._spent = 0
+
+    def take(self) -> bool:
+        """Return whether one more recording fits in this minute's budget, counting it if it does."""
+        limit: int | None = getattr(settings, "SILK_MAX_PER_MINUTE", None)
+        if limit is None:
+            return True
+        minute = int(time.monotonic() // 60)
+        with self._lock:
+            if minute != self._minute:
+                self._minute, self._spent = minute, 0
+            if self._spent >= limit:
+                return False
+            self._spent += 1
+            return True
+
+
+budget = MinuteBudget()
+
+
 def intercept(request: HttpRequest) -> bool:
     """Return whether Silk should record this request; if it should, note the secrets to keep out of the record."""
     # Sampling, not security: random is the right tool here.
-    record = request.path.startswith("/api/") and random.random() < getattr(settings, "SILK_SAMPLE_RATE", 0.0)  # noqa: S311
+    sampled = request.path.startswith("/api/") and random.random() < getattr(settings, "SILK_SAMPLE_RATE", 0.0)  # noqa: S311
+    record = sampled and budget.take()
     secrets: frozenset[str] = frozenset()
     if record:
         try:

@@ -12,6 +12,19 @@ from . import Tool
 # Share of /api/ requests recorded by default: all of them locally, none in tests (they would add queries to
 # every query count), a sample in production, where DJANGO_TOOLS=silk must also be set.
 DEFAULT_SAMPLE_RATE = {"local": 1.0, "test": 0.0, "production": 0.01}
+# Recordings a minute per worker process at most, whatever the traffic, so Silk's write load has a ceiling in
+# production; locally every request is recorded, as the sample rate says.
+DEFAULT_MAX_PER_MINUTE = {"local": "", "test": "", "production": "60"}
+
+
+def _per_minute(value: str) -> int | None:
+    """Return the per-minute cap, None when empty (no cap), or stop start-up saying what to type instead."""
+    if value == "":
+        return None
+    if not value.isdigit():
+        # SystemExit, as for a missing secret: manage.py would swallow ImproperlyConfigured and run without settings.
+        raise SystemExit(f"DJANGO_SILK_MAX_PER_MINUTE must be a whole number, or empty for none: {value!r}")
+    return int(value)
 
 
 def silk_settings(environment: str) -> Mapping[str, Any]:
@@ -19,6 +32,10 @@ def silk_settings(environment: str) -> Mapping[str, Any]:
     env = environ.Env()
     return {
         "SILK_SAMPLE_RATE": env.float("DJANGO_SILK_SAMPLE_RATE", default=DEFAULT_SAMPLE_RATE[environment]),
+        # Recordings a minute per worker process, besides the sample rate; empty for no limit.
+        "SILK_MAX_PER_MINUTE": _per_minute(
+            env.str("DJANGO_SILK_MAX_PER_MINUTE", default=DEFAULT_MAX_PER_MINUTE[environment])
+        ),
         "SILKY_INTERCEPT_FUNC": intercept,
         # A query holding a secret of the recorded request (its token or session lookup) is left out.
         "SILKY_IGNORE_QUERIES": CurrentSecrets(),

@@ -20,6 +20,7 @@ from silk.models import Request as SilkRequest
 from silk.models import Response as SilkResponse
 from silk.models import SQLQuery
 
+from core.observability import silk
 from core.observability.silk import MASK, MAX_JSON_DEPTH, intercept
 from tests.core.test_settings import PRODUCTION_SECRETS, manage
 from tests.core.urls import ISSUED_SECRET
@@ -57,6 +58,33 @@ def test_silk_records_nothing_at_a_zero_sample_rate(settings: Settings) -> None:
     settings.SILK_SAMPLE_RATE = 0.0
 
     assert not any(intercept(RequestFactory().get("/api/schema/")) for _ in range(100))
+
+
+def test_silk_records_at_most_its_budget_a_minute_in_each_process(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    settings.SILK_MAX_PER_MINUTE = 3
+    monkeypatch.setattr(silk, "budget", silk.MinuteBudget())
+    clock = [600.0]
+    monkeypatch.setattr("core.observability.silk.time.monotonic", lambda: clock[0])
+
+    first_minute = [intercept(RequestFactory().get("/api/schema/")) for _ in range(5)]
+    clock[0] += 60
+    next_minute = [intercept(RequestFactory().get("/api/schema/")) for _ in range(2)]
+
+    assert first_minute == [True, True, True, False, False]
+    assert next_minute == [True, True]
+
+
+def test_silk_without_a_budget_records_every_sampled_request(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    settings.SILK_MAX_PER_MINUTE = None
+    monkeypatch.setattr(silk, "budget", silk.MinuteBudget())
+
+    assert all(intercept(RequestFactory().get("/api/schema/")) for _ in range(200))
 
 
 TOKEN_KEY = "0123456789abcdef0123456789abcdef01234567"
@@ -140,17 +168,19 @@ def test_silk_trim_command_keeps_only_the_newest_requests(client: Client, settin
 
 
 SHOW_SILK = (
-    "import json; from django.conf import settings; "
-    "print(json.dumps(['silk' in settings.INSTALLED_APPS, getattr(settings, 'SILK_SAMPLE_RATE', None)]))"
+    "import json; from django.conf import settings; print(json.dumps(['silk' in settings.INSTALLED_APPS, "
+    "getattr(settings, 'SILK_SAMPLE_RATE', None), getattr(settings, 'SILK_MAX_PER_MINUTE', None)]))"
 )
 
 
 @pytest.mark.parametrize(
     ("variables", "expected"),
     [
-        ({}, [False, None]),
-        ({"DJANGO_TOOLS": "silk"}, [True, 0.01]),
-        ({"DJANGO_TOOLS": "silk", "DJANGO_SILK_SAMPLE_RATE": "0.05"}, [True, 0.05]),
+        ({}, [False, None, None]),
+        ({"DJANGO_TOOLS": "silk"}, [True, 0.01, 60]),
+        ({"DJANGO_TOOLS": "silk", "DJANGO_SILK_SAMPLE_RATE": "0.05"}, [True, 0.05, 60]),
+        ({"DJANGO_TOOLS": "silk", "DJANGO_SILK_MAX_PER_MINUTE": "5"}, [True, 0.01, 5]),
+        ({"DJANGO_TOOLS": "silk", "DJANGO_SILK_MAX_PER_MINUTE": ""}, [True, 0.01, None]),
     ],
 )
 def test_silk_in_production_is_off_unless_enabled_and_then_samples(
@@ -160,6 +190,15 @@ def test_silk_in_production_is_off_unless_enabled_and_then_samples(
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_a_silk_budget_that_is_not_a_number_stops_start_up_saying_what_to_type() -> None:
+    variables = {"DJANGO_TOOLS": "silk", "DJANGO_SILK_MAX_PER_MINUTE": "lots"}
+
+    result = manage("check", settings="settings.production", **PRODUCTION_SECRETS, **variables)
+
+    assert result.returncode != 0
+    assert "DJANGO_SILK_MAX_PER_MINUTE must be a whole number, or empty for none: 'lots'" in result.stderr
 
 
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1_500, 100_000])
