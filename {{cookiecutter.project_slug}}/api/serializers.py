@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from api.models import Article, Author, Comment, Tag
 from api.selectors import tag_id_for_slug
+from core.plumbing.parsers import plain_values
 
 MAX_ID = 2**63 - 1
 _M = TypeVar("_M", bound=models.Model)
@@ -48,8 +49,7 @@ class StrictModelSerializer(serializers.ModelSerializer[_M]):
         # DRF reads ``status=`` in a form as "status not sent" and applies the default, where the schema (and the
         # same body in JSON) says "" is not a status: the 400 the JSON body gets.
         if isinstance(data, QueryDict):
-            lists = {name for name, field in self.fields.items() if isinstance(field, serializers.ListField)}
-            data = {name: data.getlist(name) if name in lists else data[name] for name in data}
+            data = plain_values(data, self.fields)
         return super().to_internal_value(data)
 
 

@@ -1,13 +1,32 @@
-"""JSON request parsing with orjson, with the body size and nesting depth limits enforced before DRF sees the data."""
+"""How request data is read: JSON bodies with orjson, query strings and forms as JSON would carry them.
+
+The body size and nesting depth limits of JSON bodies are enforced before DRF sees the data.
+"""
 
 from collections.abc import Mapping
 from typing import IO, Any
 
 import orjson
 from django.conf import settings
-from rest_framework import status
+from django.http import QueryDict
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
+
+# The fields read from a repeated name (?tag=a&tag=b, or a form's repeated field); any other takes one value.
+LIST_FIELDS = (serializers.ListField, serializers.MultipleChoiceField)
+
+
+def plain_values(data: QueryDict, fields: Mapping[str, serializers.Field[Any, Any, Any, Any]]) -> dict[str, Any]:
+    """Return the fields' values in a query string or form as a JSON body carries them: one value, or a list.
+
+    An empty value stays a value, validated as in JSON, where DRF reads one of an optional field as left out.
+    """
+    return {
+        name: data.getlist(name) if isinstance(field, LIST_FIELDS) else data[name]
+        for name, field in fields.items()
+        if name in data
+    }
 
 
 class RequestTooLarge(APIException):

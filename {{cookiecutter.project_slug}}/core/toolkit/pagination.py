@@ -145,13 +145,9 @@ class KeysetPagination(pagination.BasePagination):
         """Return the query parameters this paginator reads."""
         return (self.cursor_query_param, self.ordering_query_param, self.page_size_query_param)
 
-    def get_paginated_data(self, data: Sequence[Any]) -> dict[str, Any]:
-        """Return the page's body: ``{"next", "previous", "results"}``."""
-        return {"next": self.next, "previous": self.previous, "results": data}
-
     def get_paginated_response(self, data: Sequence[Any]) -> Response:
-        """Return the page as a response."""
-        return Response(self.get_paginated_data(data))
+        """Return the page as a response: ``{"next", "previous", "results"}``."""
+        return Response({"next": self.next, "previous": self.previous, "results": data})
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         """Return the documented page, around the documented rows."""

@@ -28,7 +28,7 @@ afresh and never cached, so the debug toolbar shows the view's real queries.
 import hashlib
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeGuard
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -47,6 +47,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from core.plumbing.exceptions import DATABASE_UNAVAILABLE
+from core.plumbing.parsers import LIST_FIELDS, plain_values
 from core.toolkit.audit import report_unwatched, tables_read, unwatched_models, watched_models
 from core.toolkit.browsable import BrowsableAPIRenderer
 from core.toolkit.caching import (
@@ -67,8 +68,6 @@ from core.toolkit.renderers import ORJSONRenderer, dumps
 from core.toolkit.rows import Row
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
-# The filter fields read from a repeated query parameter (?tag=a&tag=b); any other given twice is a 400.
-LIST_FIELDS = (serializers.ListField, serializers.MultipleChoiceField)
 
 logger = logging.getLogger(__name__)
 
@@ -289,12 +288,8 @@ class CachedReadView(SlimView):
         """Return the validated query parameters of ``filter_class``, or raise a 400 naming the bad ones."""
         if self.filter_class is None:
             return {}
-        query = self.request.query_params
-        plan = self._query_plan()
         # An empty value is validated, not read as absent: ``?tag=`` is a 400 as the schema's minLength says.
-        given = [name for name in plan.filters if name in query]
-        data = {name: query.getlist(name) if name in plan.lists else query[name] for name in given}
-        filters = self.filter_class(data=data)
+        filters = self.filter_class(data=plain_values(self.request.query_params, self._query_plan().filters))
         filters.is_valid(raise_exception=True)
         return dict(filters.validated_data)
 
@@ -373,17 +368,22 @@ class CachedReadView(SlimView):
                 # Sorted: the key must not depend on the process's string hashing, or workers would not share it.
                 names=tuple(sorted({*filters, *pages})),
                 lists=frozenset(name for name, field in filters.items() if isinstance(field, LIST_FIELDS)),
-                filters=tuple(filters),
+                filters=filters,
             )
         return cls._query
 
 
 class _QueryPlan(NamedTuple):
-    """The query parameters a cached view reads: all of them, those given as lists, and its filters'."""
+    """The query parameters a cached view reads: all of them, those given as lists, and its filters' fields."""
 
     names: tuple[str, ...]
     lists: frozenset[str]
-    filters: tuple[str, ...]
+    filters: dict[str, serializers.Field[Any, Any, Any, Any]]
+
+
+def _is_row(shape: object) -> TypeGuard[type[Row[Any]]]:
+    """Return whether a serializer class is a Row."""
+    return isinstance(shape, type) and issubclass(shape, Row)
 
 
 class CachedRowsView(CachedReadView):
@@ -392,14 +392,13 @@ class CachedRowsView(CachedReadView):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, at import time, a shape that is not a ``Row``: only a Row builds its rows in the database."""
         super().__init_subclass__(**kwargs)
-        row = cls.serializer_class
-        if row is not None and not (isinstance(row, type) and issubclass(row, Row)):
+        if cls.serializer_class is not None and not _is_row(cls.serializer_class):
             raise ImproperlyConfigured(f"{cls.__name__}.serializer_class must be a core.toolkit.rows.Row.")
 
     def row(self) -> type[Row[Any]]:
         """Return the row shape."""
         row = self.serializer_class
-        if not (isinstance(row, type) and issubclass(row, Row)):
+        if not _is_row(row):
             raise ImproperlyConfigured(f"{type(self).__name__} needs a serializer_class, a core.toolkit.rows.Row.")
         return row
 
