@@ -28,6 +28,7 @@ from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponseBase
 from django.template.response import SimpleTemplateResponse
 from django.utils.module_loading import import_string
+from redis.client import Pipeline
 from rest_framework import serializers
 
 MODES = ("on", "staff", "off")
@@ -198,9 +199,13 @@ def instrument() -> None:
     Django has a hook for queries (``execute_wrapper``) but none for these, so the classes themselves are wrapped.
     Outside a timed request the wrappers only check a context variable.
     """
-    for backend in {import_string(config["BACKEND"]) for config in settings.CACHES.values()}:
+    backends = {import_string(config["BACKEND"]) for config in settings.CACHES.values()}
+    for backend in backends:
         for name in CACHE_METHODS:
             _wrap(backend, name, _timed_cache_call)
+    if any(backend.__module__.startswith("django_redis.") for backend in backends):
+        # The toolkit sends some writes as one Redis pipeline (core.toolkit.caching.store_and_unlock): one call.
+        _wrap(Pipeline, "execute", _timed_cache_call)
     for serializer in (serializers.Serializer, serializers.ListSerializer):
         _wrap(serializer, "data", _timed_property("serialize"))
     _wrap(SimpleTemplateResponse, "render", _timed_call("render"))

@@ -38,6 +38,10 @@ from django.db import DatabaseError, connections, models, transaction
 from django.db.models import Count, Min
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.utils import timezone
+from django_redis.client import DefaultClient, ShardClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.toolkit.models import PendingInvalidation
 
@@ -46,6 +50,8 @@ logger = logging.getLogger(__name__)
 Versions = tuple[int, ...]
 ModelClass = type[models.Model]
 
+# What django-redis turns into a miss under IGNORE_EXCEPTIONS (its client's _main_exceptions).
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, ResponseError, OSError)
 VERSION_PREFIX = "version:"
 OBJECTS_SUFFIX = "#objects"
 LOCK_SUFFIX = ":lock"
@@ -355,13 +361,10 @@ def read_entry(key: str, version_keys: Sequence[str]) -> Lookup:
     One round trip once the versions exist: the entry and the versions come back from the same ``get_many``.
     """
     found = cache.get_many([key, *version_keys])
-    missing = {name: _new_version() for name in version_keys if name not in found}
+    missing = [name for name in version_keys if name not in found]
     if missing:
-        # First read since the cache was flushed or evicted them. Two processes may race here; the loser's entry
-        # simply fails the version check on its next read, so a plain set is enough.
-        cache.set_many(missing, timeout=None)
         # A new dict: on an unreachable server django-redis returns one shared {} for every failed get_many.
-        found = {**found, **missing}
+        found = {**found, **_first_versions(missing)}
     versions = tuple(found[name] for name in version_keys)
     entry = found.get(key)
     if not isinstance(entry, CachedResponse):
@@ -369,6 +372,20 @@ def read_entry(key: str, version_keys: Sequence[str]) -> Lookup:
     if entry.versions == versions and entry.expires > time.time():
         return Lookup(entry, versions, None)
     return Lookup(None, versions, entry if entry.status == 200 else None)
+
+
+def _first_versions(keys: list[str]) -> dict[str, int]:
+    """Return versions for keys the cache lost (a flush, an eviction): the same ones every process reading them gets.
+
+    Race: processes that miss the same key at once each propose a version, ``add`` keeps the first, and all read that
+    one back; with versions of their own, each would build and wait for an entry none of the others can use.
+    """
+    proposed = {name: _new_version() for name in keys}
+    for name, version in proposed.items():
+        cache.add(name, version, timeout=None)
+    kept = cache.get_many(keys)
+    # An unreachable cache keeps nothing: the proposals then serve this request alone.
+    return {name: kept.get(name, version) for name, version in proposed.items()}
 
 
 def etag_for(body: bytes) -> str:
@@ -384,10 +401,38 @@ def store_entry(
     key: str, versions: Versions, status: int, body: bytes, ttl: int, *, stale_for: int = 0
 ) -> CachedResponse:
     """Store a rendered response, current for ``ttl`` seconds give or take a jitter, kept ``stale_for`` more."""
+    entry, timeout = _new_entry(versions, status, body, ttl, stale_for)
+    cache.set(key, entry, timeout=timeout)
+    return entry
+
+
+def _new_entry(versions: Versions, status: int, body: bytes, ttl: int, stale_for: int) -> tuple[CachedResponse, int]:
+    """Return a new entry, current for ``ttl`` seconds give or take a jitter, and how long the cache keeps it."""
     # Jitter spreads the expiry of entries built together, so they are not all rebuilt in the same second.
     lifetime = max(1, round(ttl * random.uniform(1 - TTL_JITTER, 1 + TTL_JITTER)))  # noqa: S311
-    entry = CachedResponse(versions, status, etag_for(body), body, time.time() + lifetime)
-    cache.set(key, entry, timeout=lifetime + stale_for)
+    return CachedResponse(versions, status, etag_for(body), body, time.time() + lifetime), lifetime + stale_for
+
+
+def store_and_unlock(
+    key: str, versions: Versions, status: int, body: bytes, ttl: int, *, stale_for: int = 0
+) -> CachedResponse:
+    """Store a rendered response as ``store_entry`` does and release its rebuild lock, in one round trip on Redis."""
+    entry, timeout = _new_entry(versions, status, body, ttl, stale_for)
+    client = getattr(cache, "client", None)
+    if not isinstance(client, DefaultClient) or isinstance(client, ShardClient):
+        cache.set(key, entry, timeout=timeout)
+        cache.delete(key + LOCK_SUFFIX)
+        return entry
+    try:
+        pipeline = client.get_client(write=True).pipeline(transaction=False)
+        pipeline.set(client.make_key(key), client.encode(entry), px=timeout * 1000)
+        pipeline.delete(client.make_key(key + LOCK_SUFFIX))
+        pipeline.execute()
+    except REDIS_ERRORS:
+        # As django-redis's own IGNORE_EXCEPTIONS: an unreachable cache costs the entry, never the response.
+        if not getattr(cache, "_ignore_exceptions", False):
+            raise
+        logger.warning("The cache did not take a rebuilt entry", exc_info=True)
     return entry
 
 

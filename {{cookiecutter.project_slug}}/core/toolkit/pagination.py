@@ -140,6 +140,10 @@ class KeysetPagination(pagination.BasePagination):
         self.previous = link(rows[0], back=True) if has_previous else None
         return rows
 
+    def columns(self) -> list[str]:
+        """Return the fields a cursor is made of, in every ordering: the columns a page's rows must carry."""
+        return list(dict.fromkeys(_name(field) for fields in self.orderings.values() for field in fields))
+
     @property
     def _own(self) -> tuple[str, ...]:
         """Return the query parameters this paginator reads."""

@@ -25,11 +25,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 from rest_framework import serializers
+
+from core.toolkit import dbjson
 
 _M = TypeVar("_M", bound=models.Model)
 RowDict = dict[str, Any]
@@ -84,6 +86,7 @@ class Row(serializers.ModelSerializer[_M]):
     """The shape of a list's rows, built by the database with ``values()`` and documented from these fields."""
 
     _plans: ClassVar[dict[type["Row[Any]"], _Plan]] = {}
+    _json_support: ClassVar[dict[tuple[type["Row[Any]"], str], bool]] = {}
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         """Return the fields, all read-only: a row is a response shape, every field always there, null or not."""
@@ -120,6 +123,23 @@ class Row(serializers.ModelSerializer[_M]):
                     out[name] = row[name]
             shaped.append(out)
         return shaped
+
+    @classmethod
+    def select_json(cls, queryset: QuerySet[_M], *columns: str) -> QuerySet[_M, RowDict]:
+        """Return the queryset's rows as ``columns`` and the whole row as JSON text built by the database.
+
+        Only where ``renders_json()`` is true; ``dbjson.json_items()`` makes the rows items of a page.
+        """
+        return dbjson.select_json(cls, queryset, *columns)
+
+    @classmethod
+    def renders_json(cls, queryset: QuerySet[Any, Any]) -> bool:
+        """Return whether the queryset's database builds this shape's JSON as the values() path renders it."""
+        connection = connections[queryset.db]
+        known = cls._json_support.get((cls, connection.vendor))
+        if known is None:
+            known = cls._json_support[cls, connection.vendor] = dbjson.renders_json(cls, connection)
+        return known
 
     @classmethod
     def first(cls, queryset: QuerySet[_M]) -> RowDict | None:

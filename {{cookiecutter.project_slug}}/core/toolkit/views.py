@@ -27,7 +27,7 @@ afresh and never cached, so the debug toolbar shows the view's real queries.
 
 import hashlib
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple, TypeGuard
 from urllib.parse import urlencode
 
@@ -52,20 +52,24 @@ from core.toolkit.audit import report_unwatched, tables_read, unwatched_models, 
 from core.toolkit.browsable import BrowsableAPIRenderer
 from core.toolkit.caching import (
     ENTRY_FORMAT,
+    CachedResponse,
     Lookup,
     ModelClass,
     is_tracked,
     lock_entry,
     object_keys,
     read_entry,
+    store_and_unlock,
     store_entry,
     unlock_entry,
     version_key,
     wait_for_entry,
 )
+from core.toolkit.dbjson import json_items
 from core.toolkit.http import entry_response, repeated_parameter_response, stale_entry_response
+from core.toolkit.pagination import KeysetPagination
 from core.toolkit.renderers import ORJSONRenderer, dumps
-from core.toolkit.rows import Row
+from core.toolkit.rows import Row, RowDict
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 
@@ -265,8 +269,10 @@ class CachedReadView(SlimView):
                     raise
                 logger.warning("Database unavailable: serving a stale cache entry (%s)", exc)
                 return stale_entry_response(lookup.stale)
-            # Stored before the lock goes, so the readers waiting for it find it.
-            return self._store(request, key, lookup, status, body)
+            # Stored as the lock goes, in the same round trip, so the readers waiting for it find it.
+            entry = self._store(key, lookup, status, body, unlock=bool(locked))
+            locked = False
+            return entry_response(request, entry, per_user=self.cache_per_user)
         finally:
             if locked:
                 unlock_entry(key)
@@ -322,15 +328,15 @@ class CachedReadView(SlimView):
             report_unwatched(type(self).__name__, missing, self.cache_models)
         return body
 
-    def _store(self, request: Request, key: str, lookup: Lookup, status: int, body: bytes) -> HttpResponseBase:
-        """Store the rebuilt bytes and answer with them."""
+    def _store(self, key: str, lookup: Lookup, status: int, body: bytes, *, unlock: bool) -> CachedResponse:
+        """Store the rebuilt bytes, releasing the rebuild lock with the same round trip when this process holds it."""
         ttl = self.cache_ttl or settings.API_CACHE_TTL
         # Kept past its lifetime to be served if the database is down; a 404 is not worth keeping.
         stale_for = settings.API_CACHE_STALE_IF_ERROR
         if status != 200:
             ttl, stale_for = min(ttl, settings.API_CACHE_NOT_FOUND_TTL), 0
-        entry = store_entry(key, lookup.versions, status, body, ttl, stale_for=stale_for)
-        return entry_response(request, entry, per_user=self.cache_per_user)
+        store = store_and_unlock if unlock else store_entry
+        return store(key, lookup.versions, status, body, ttl, stale_for=stale_for)
 
     def _spend_miss_budget(self, request: Request) -> None:
         """Count a rebuild against the client's miss budget, or raise a 429 when it is spent."""
@@ -411,9 +417,15 @@ class CachedRowsView(CachedReadView):
 
 
 class CachedListView(CachedRowsView):
-    """A cached list: the rows of ``get_rows()`` in the row shape, one page of ``pagination_class`` at a time."""
+    """A cached list: the rows of ``get_rows()`` in the row shape, one page of ``pagination_class`` at a time.
+
+    Where the database can (``Row.renders_json()``: PostgreSQL and SQLite, fields it writes as orjson does), it
+    builds each row's JSON itself and Python only frames the page; elsewhere the rows come through ``values()``.
+    """
 
     pagination_class = GenericAPIView.pagination_class
+    #: Whether the database may build the rows' JSON; False keeps the values() path everywhere.
+    json_in_database: ClassVar[bool] = True
 
     def get_rows(self, filters: Mapping[str, Any]) -> QuerySet[Any]:
         """Return the rows to list, filtered by the validated query parameters: ``get_queryset()`` by default."""
@@ -422,12 +434,20 @@ class CachedListView(CachedRowsView):
     def read(self, **kwargs: Any) -> Any:
         """Return one page of rows in their documented shape, or every row without a paginator."""
         row = self.row()
-        rows = row.select(self.get_rows(self.filters()))
+        rows = self.get_rows(self.filters())
+        if self.json_in_database and row.renders_json(rows):
+            paginator = self.paginator
+            columns = paginator.columns() if isinstance(paginator, KeysetPagination) else ()
+            return self._page(row.select_json(rows, *columns), json_items)
+        return self._page(row.select(rows), row.complete)
+
+    def _page(self, rows: QuerySet[Any, RowDict], shape: Callable[[list[RowDict]], list[Any]]) -> Any:
+        """Return the page of rows the request asks for (every row without a paginator), each made an item."""
         paginator = self.paginator
         if paginator is None:
-            return row.complete(list(rows))
+            return shape(list(rows))
         page = paginator.paginate_queryset(rows, self.request, view=self)
-        return paginator.get_paginated_response(row.complete(list(page or []))).data
+        return paginator.get_paginated_response(shape(list(page or []))).data
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.BaseSerializer[Any]:
         """Return the row shape as a list for a read, as the schema documents a list's response."""

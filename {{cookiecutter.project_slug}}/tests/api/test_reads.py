@@ -54,7 +54,7 @@ def test_article_list_leaves_out_drafts(api_client: APIClient) -> None:
     assert ids == [published.pk]
 
 
-@pytest.mark.parametrize(("params", "queries"), [({}, 2), ({"tag": "t"}, 3), ({"author": "1"}, 2)])
+@pytest.mark.parametrize(("params", "queries"), [({}, 1), ({"tag": "t"}, 2), ({"author": "1"}, 1)])
 def test_article_list_queries_are_the_same_for_1_and_50_rows(
     api_client: APIClient, django_assert_num_queries: DjangoAssertNumQueries, params: dict[str, str], queries: int
 ) -> None:

@@ -33,8 +33,8 @@ CPU_SECONDS = 1.0
 STAGES = [
     Stage(1, "naive", "/bench/naive/", "ModelSerializer, nested author and tags, no select/prefetch (N+1)"),
     Stage(2, "optimized", "/bench/optimized/", "the same serializer with select_related, prefetch_related, Count"),
-    Stage(3, "values", "/bench/values/", "the project's values() list and orjson, without its cache"),
-    Stage(4, "cold", "/bench/cold/", "the real endpoint, a new cache key each request (every request misses)"),
+    Stage(3, "values", "/bench/values/", "the project's list through values() and orjson, without its cache"),
+    Stage(4, "cold", "/bench/cold/", "the real endpoint, rows' JSON built by the database, a new cache key each time"),
     Stage(5, "warm", REAL_LIST, "the real endpoint, cache warm: stored bytes out"),
     Stage(6, "304", REAL_LIST, "the real endpoint with a matching If-None-Match", conditional=True),
     Stage(7, "django-ninja", "/bench/ninja/articles/", "django-ninja serving the same values() rows, orjson"),

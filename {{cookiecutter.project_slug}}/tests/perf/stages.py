@@ -90,7 +90,9 @@ class OptimizedListView(PublicListView):
 
 
 class UncachedListView(ArticleListView):
-    """Stage 3: the project's values() list, without its cache."""
+    """Stage 3: the project's values() list, without its cache (nor the rows' JSON built by the database)."""
+
+    json_in_database = False
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Return DRF's response, with no cache lookup first."""

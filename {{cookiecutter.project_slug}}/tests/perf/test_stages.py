@@ -54,7 +54,8 @@ def test_the_plain_view_serves_the_stored_bytes_of_the_real_list(client: Client,
         ("naive", 1 + 3 * PAGE),
         ("optimized", 2),
         ("values", 2),
-        ("cold", 2),
+        # The rows with their tags and counts as JSON, built by the database in one query.
+        ("cold", 1),
         ("ninja/articles", 2),
     ],
 )
