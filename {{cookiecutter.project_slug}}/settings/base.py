@@ -46,6 +46,8 @@ MIDDLEWARE = [
     "core.plumbing.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.observability.timing.ServerTimingMiddleware",
+    # Public cached reads are answered here: the middleware below does nothing for them (core/toolkit/middleware.py).
+    "core.toolkit.middleware.CachedReadMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

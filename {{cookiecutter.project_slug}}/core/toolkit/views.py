@@ -72,6 +72,8 @@ from core.toolkit.renderers import ORJSONRenderer, dumps
 from core.toolkit.rows import Row, RowDict
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+# Where CachedReadMiddleware leaves the lookup of a public read it could not answer, for the view's own use.
+PUBLIC_MISS = "_cached_read_public_miss"
 
 logger = logging.getLogger(__name__)
 
@@ -235,15 +237,29 @@ class CachedReadView(SlimView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Return a public read's current entry at once; send everything else through DRF."""
         if request.method in CACHEABLE_METHODS:
-            refused = self._keep_known_parameters(request)
-            if refused is not None:
-                return refused
-            if request.method in self._public and not wants_browsable_api(request):
-                lookup = self._lookup(request, kwargs, scope="public")
-                if lookup.entry is not None:
-                    return entry_response(request, lookup.entry, per_user=False)
-                self.public_lookup = lookup
+            answer = self.answer_from_cache(request, kwargs)
+            if answer is not None:
+                return answer
         return super().dispatch(request, *args, **kwargs)
+
+    def answer_from_cache(self, request: HttpRequest, kwargs: dict[str, Any]) -> HttpResponseBase | None:
+        """Return a public read's current entry, or the 400 of a repeated parameter; None when the view must run.
+
+        ``CachedReadMiddleware`` calls it before the middleware below it runs; a miss it saw is not looked up again.
+        """
+        missed: Lookup | None = request.__dict__.pop(PUBLIC_MISS, None)
+        if missed is not None:
+            self.public_lookup = missed
+            return None
+        refused = self._keep_known_parameters(request)
+        if refused is not None:
+            return refused
+        if request.method in self._public and not wants_browsable_api(request):
+            lookup = self._lookup(request, kwargs, scope="public")
+            if lookup.entry is not None:
+                return entry_response(request, lookup.entry, per_user=False)
+            self.public_lookup = lookup
+        return None
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         """Return the current entry, or build the body, store its bytes and answer with them."""

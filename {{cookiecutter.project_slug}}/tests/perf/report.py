@@ -125,6 +125,17 @@ def sweep_table(sweep: list[StageResult]) -> str:
     return "\n".join(lines)
 
 
+# The targets of one stage against another: (stage, other stage, at least this ratio, a stretch goal).
+RATIO_TARGETS = [
+    ("warm", "raw view", 1.0, False),
+    ("304", "warm", 1.0, False),
+    ("cold", "optimized", 3.0, False),
+    ("cold", "optimized", 5.0, True),
+    ("cold", "django-ninja", 1.2, False),
+    ("cold", "django-ninja", 2.0, True),
+]
+
+
 def targets(results: list[StageResult], sweep: list[StageResult]) -> str:
     """Return the template's performance targets, each with what this run measured and whether it is met."""
     stage = {result.stage.name: result for result in results}
@@ -133,24 +144,23 @@ def targets(results: list[StageResult], sweep: list[StageResult]) -> str:
     def add(target: str, measured: str, met: bool) -> None:
         lines.append(f"| {target} | {measured} | {'yes' if met else 'no'} |")
 
-    for name, other, floor in [("warm", "raw view", 1.0), ("304", "warm", 1.0), ("cold", "optimized", 3.0)]:
+    for name, other, floor, stretch in RATIO_TARGETS:
         if name in stage and other in stage:
             ratio = stage[name].ratio_to(stage[other])
-            add(f"{name} req/s at least {floor:g}x {other}'s", f"{ratio:.2f}x", ratio >= floor)
-    if "cold" in stage and "django-ninja" in stage:
-        ratio = stage["cold"].ratio_to(stage["django-ninja"])
-        add("cold req/s above django-ninja's", f"{ratio:.2f}x", ratio > 1.0)
+            note = " (stretch)" if stretch else ""
+            add(f"{name} req/s at least {floor:g}x {other}'s{note}", f"{ratio:.2f}x", ratio >= floor)
     if "warm" in stage:
         p99 = stage["warm"].median("p99_ms")
         add("warm p99 under 10 ms", f"{p99:.2f} ms", p99 < 10)
     for name in ("warm", "304"):
         if name in stage:
             add(f"{name}: no query", str(stage[name].queries), stage[name].queries == 0)
-    lists = [result for result in results + sweep if result.stage.name in ("values", "cold")]
-    if lists:
-        counts = sorted({result.queries for result in lists})
-        constant = counts[-1] <= 3 and len(counts) == 1
-        add("a list page: at most 3 queries, whatever its size", ", ".join(map(str, counts)), constant)
+    for name in ("values", "cold"):
+        pages = [result for result in results + sweep if result.stage.name == name]
+        if pages:
+            counts = sorted({result.queries for result in pages})
+            constant = counts[-1] <= 3 and len(counts) == 1
+            add(f"{name}: a list page at most 3 queries, whatever its size", ", ".join(map(str, counts)), constant)
     for number in sorted({result.stage.number for result in sweep}):
         # The two largest pages: on small ones the per-request cost dominates, and the cost per item falls anyway.
         sizes = sorted((result for result in sweep if result.stage.number == number), key=lambda result: result.items)
