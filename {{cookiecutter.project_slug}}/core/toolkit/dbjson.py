@@ -14,10 +14,11 @@ values() path, and the tests check the two return equal bytes.
 """
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 import orjson
-from django.db import models
+from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, Expression, F, Func, OuterRef, Q, QuerySet, Subquery, TextField, Value, When
 from django.db.models.functions import Cast, JSONObject
@@ -144,10 +145,13 @@ def select_json(
     row: type[serializers.ModelSerializer[Any]], queryset: QuerySet[Any], *columns: str
 ) -> QuerySet[Any, dict[str, Any]]:
     """Return the queryset's rows as dicts of ``columns`` and the row's JSON text under ``JSON_COLUMN``."""
-    from django.db import connections
+    return queryset.values(*columns, **{JSON_COLUMN: _row_text(row, connections[queryset.db].vendor)})
 
-    vendor = connections[queryset.db].vendor
-    return queryset.values(*columns, **{JSON_COLUMN: Cast(row_object(row, vendor), TextField())})
+
+@cache
+def _row_text(row: type[serializers.ModelSerializer[Any]], vendor: str) -> Expression:
+    """Return the row's JSON as text, made once per row shape: the query resolves a copy of it each time."""
+    return Cast(row_object(row, vendor), TextField())
 
 
 def _lookup(source: str) -> str:
@@ -182,13 +186,17 @@ def _related_list(model: type[models.Model], lookup: str, vendor: str, prefix: s
     if prefix:
         raise NotImplementedError("a list field of a nested row")  # its subquery would need the nested row's key
     _check_field(model, lookup, vendor)
+    relation, _, column = lookup.partition("__")
+    field: Any = model._meta.get_field(relation)
+    if "__" not in column and (field.many_to_many or field.one_to_many):
+        # One relation away: read from the related table (through the link table of a many-to-many), without
+        # joining back to this row's own table.
+        back = field.field.name if field.auto_created else field.related_query_name()
+        rows = field.related_model._default_manager.filter(**{back: OuterRef("pk"), f"{column}__isnull": False})
+        return JSONArrayOf(rows.order_by(column, "pk").values(v=F(column)))
     tiebreak = f"{lookup.rsplit('__', 1)[0]}__pk"
-    values = (
-        model._default_manager.filter(pk=OuterRef("pk"), **{f"{lookup}__isnull": False})
-        .order_by(lookup, tiebreak)
-        .values(v=F(lookup))
-    )
-    return JSONArrayOf(values)
+    rows = model._default_manager.filter(pk=OuterRef("pk"), **{f"{lookup}__isnull": False})
+    return JSONArrayOf(rows.order_by(lookup, tiebreak).values(v=F(lookup)))
 
 
 def _check_field(model: type[models.Model], lookup: str, vendor: str) -> str:

@@ -38,16 +38,20 @@ def fields(response: HttpResponseBase) -> tuple[int, dict[str, str], bytes]:
     return response.status_code, headers, response.content  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("url", ["/groups/", "/groups/?ordering=-id&page_size=1", "/groups/999/"])
+@pytest.mark.parametrize(
+    ("url", "if_none_match"),
+    [("/groups/", None), ("/groups/?ordering=-id&page_size=1", None), ("/groups/999/", None), ("/groups/", "etag")],
+)
 def test_an_anonymous_hit_is_answered_early_exactly_as_the_view_answers_it(
-    users_looked_up: list[str], url: str
+    users_looked_up: list[str], url: str, if_none_match: str | None
 ) -> None:
     Group.objects.create(name="editors")
-    Client().get(url)
+    etag = Client().get(url).headers["ETag"]
+    headers = {"If-None-Match": f'W/{etag}, "other"'} if if_none_match else {}
 
-    early = fields(Client().get(url))
+    early = fields(Client().get(url, headers=headers))
     with override_settings(MIDDLEWARE=[name for name in settings.MIDDLEWARE if name != MIDDLEWARE]):
-        through_the_chain = fields(Client().get(url))
+        through_the_chain = fields(Client().get(url, headers=headers))
 
     assert early == through_the_chain
     assert "X-Frame-Options" in early[1]
