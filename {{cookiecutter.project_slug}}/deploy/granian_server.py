@@ -19,6 +19,8 @@ and granian 2.8 does not (README, "gunicorn or granian"):
 - No ``preload_app``: each worker imports the project, so a settings error shows once per worker, and the
   workers do not share the loaded code's memory. In return SIGHUP loads new code, which gunicorn's preload does not.
 - Its own log format (``[INFO] message``), not the project's LOGGING format, which Django's own loggers keep.
+- Its workers outlive a main process killed by SIGKILL and go on serving the port, where gunicorn's workers notice
+  and exit: a supervisor should stop it by process group (systemd's default KillMode does).
 """
 
 import os
