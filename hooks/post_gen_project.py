@@ -45,6 +45,7 @@ OPTION_FILES = {
         "tests/perf/bench.py",
         "tests/perf/ninja_stage.py",
         "tests/perf/report.py",
+        "tests/perf/test_report.py",
         "tests/perf/chart.py",
         "tests/perf/reference",
         "tests/chaos",

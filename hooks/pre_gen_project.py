@@ -16,6 +16,7 @@ RESERVED_SLUGS = frozenset(
         "test",
         "manage",
         "gunicorn",
+        "granian",
         "django",
         "rest_framework",
         "drf_spectacular",

@@ -1,1 +1,1 @@
-"""The production front: deploy/nginx.conf and the launcher that runs it with gunicorn behind it (deploy/front.py)."""
+"""How the project is served: nginx (nginx.conf) in front of gunicorn (front.py), or granian (granian_server.py)."""

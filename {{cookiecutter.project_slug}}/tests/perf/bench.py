@@ -6,6 +6,10 @@ in turn for several rounds (each round starting from another stage) and reports 
 the exact queries a request runs, the response size and the CPU time of a request in this process (direct WSGI
 calls), which neither the load generator nor the network disturbs. A page-size sweep then measures the cost per
 item of stages 2, 4 and 5. It reports speed; it asserts none.
+
+``--servers gunicorn,granian`` serves the same stages with each server (deploy/granian_server.py for granian, on
+the next port), loads every stage on every server in each round, and adds a table of each stage under each server
+with the ratio to the first server; the other tables, the targets, the charts and the sweep are the first server's.
 """
 
 import argparse
@@ -17,11 +21,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import replace
 from typing import Any
 
 from tests.perf.load import add_load_options, load_generator, rounds_in_turn, run_load
 from tests.perf.report import Stage, StageResult, write
-from tests.perf.servers import PROJECT, gunicorn, manage, prepare, production_env
+from tests.perf.servers import PROJECT, SERVERS, manage, prepare, production_env
 
 RESULTS = PROJECT / "var" / "bench"
 PORT = 8111
@@ -58,11 +64,19 @@ def main() -> None:
 
     django.setup()
     sweep_cases = [(stage, size) for size in options.sweep for stage in stages if stage.number in SWEEP_STAGES]
-    with gunicorn(PORT, workers=options.workers, env=env, app="tests.perf.wsgi:application") as base:
-        results = _measure(base, [(stage, options.items_per_page) for stage in stages], options)
-        sweep = _measure(base, sweep_cases, options) if sweep_cases else []
+    with ExitStack() as servers:
+        bases = {
+            name: servers.enter_context(
+                SERVERS[name](PORT + index, workers=options.workers, env=env, app="tests.perf.wsgi:application")
+            )
+            for index, name in enumerate(options.servers)
+        }
+        compared = _measure(bases, [(stage, options.items_per_page) for stage in stages], options)
+        first = {options.servers[0]: bases[options.servers[0]]}
+        sweep = _measure(first, sweep_cases, options) if sweep_cases else []
     settings = {**vars(options), "generator": generator}
-    write(results, sweep, settings=settings, folder=RESULTS)
+    results = [result for result in compared if result.server == options.servers[0]]
+    write(results, sweep, settings=settings, folder=RESULTS, compared=compared)
 
 
 def _parse_arguments() -> argparse.Namespace:
@@ -72,6 +86,12 @@ def _parse_arguments() -> argparse.Namespace:
     parser.add_argument("--items-per-page", type=int, default=50, help="1 to 1000 (default: 50)")
     parser.add_argument(
         "--stages", type=numbers, default=[], help="stage numbers to run, such as 4,5,7 (default: all)"
+    )
+    parser.add_argument(
+        "--servers",
+        type=server_names,
+        default=["gunicorn"],
+        help="servers to run the stages with, side by side, such as gunicorn,granian (default: gunicorn)",
     )
     parser.add_argument(
         "--sweep",
@@ -91,38 +111,51 @@ def numbers(text: str) -> list[int]:
     return [int(number) for number in text.split(",")]
 
 
+def server_names(text: str) -> list[str]:
+    """Return the server names of a comma-separated list such as gunicorn,granian."""
+    names = text.split(",")
+    unknown = [name for name in names if name not in SERVERS]
+    if unknown or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"name each of {', '.join(SERVERS)} at most once, not {text}")
+    return names
+
+
 def page_sizes(text: str) -> list[int]:
     """Return the page sizes of a comma-separated list, or none for ``none``."""
     return [] if text == "none" else numbers(text)
 
 
-def _measure(base: str, cases: list[tuple[Stage, int]], options: argparse.Namespace) -> list[StageResult]:
-    """Return each (stage, page size) case's measurements: checked, measured in process, warmed, then loaded."""
+def _measure(bases: dict[str, str], cases: list[tuple[Stage, int]], options: argparse.Namespace) -> list[StageResult]:
+    """Return each (stage, page size) case's measurements on each server: checked, measured in process, loaded."""
     sizes = dict.fromkeys(size for _, size in cases)
-    prepared = {size: _prepare(base, [stage for stage, at in cases if at == size], size) for size in sizes}
+    prepared: dict[int, tuple[str, int]] = {}
+    for base in bases.values():  # each server is checked; they serve the same bytes, so the same ETag and items
+        prepared |= {size: _prepare(base, [stage for stage, at in cases if at == size], size) for size in sizes}
     cpu_seconds = min(CPU_SECONDS, options.duration)
-    results = [_measure_in_process(stage, size, *prepared[size], cpu_seconds=cpu_seconds) for stage, size in cases]
+    in_process = [_measure_in_process(stage, size, *prepared[size], cpu_seconds=cpu_seconds) for stage, size in cases]
+    results = [replace(result, server=server, runs=[]) for server in bases for result in in_process]
     headers = [
         {"If-None-Match": prepared[result.page_size][0]} if result.stage.conditional else {} for result in results
     ]
     for result, sent in zip(results, headers, strict=True):
         warm_up = min(WARM_UP_SECONDS, options.duration)
-        run_load(_url(base, result), duration=warm_up, connections=options.connections, headers=sent)
+        run_load(_url(bases, result), duration=warm_up, connections=options.connections, headers=sent)
     for round_number, index in rounds_in_turn(len(results), options.rounds):
         result = results[index]
         run = run_load(
-            _url(base, result), duration=options.duration, connections=options.connections, headers=headers[index]
+            _url(bases, result), duration=options.duration, connections=options.connections, headers=headers[index]
         )
         result.runs.append(run)
         errors = f" ({run.errors} errors)" if run.errors else ""
         rate = f"{run.requests_per_second:,.0f} req/s{errors}"
-        print(f"round {round_number}: {result.label}, {result.items} items: {rate}")
+        server = f"{result.server}, " if len(bases) > 1 else ""
+        print(f"round {round_number}: {server}{result.label}, {result.items} items: {rate}")
     return results
 
 
-def _url(base: str, result: StageResult) -> str:
-    """Return the URL of a case."""
-    return f"{base}{result.stage.path}?page_size={result.page_size}"
+def _url(bases: dict[str, str], result: StageResult) -> str:
+    """Return the URL of a case on its server."""
+    return f"{bases[result.server]}{result.stage.path}?page_size={result.page_size}"
 
 
 def _prepare(base: str, stages: list[Stage], size: int) -> tuple[str, int]:

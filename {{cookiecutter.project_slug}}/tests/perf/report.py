@@ -38,6 +38,7 @@ class StageResult:
     body_bytes: int
     cpu_us: float
     runs: list[LoadResult] = field(default_factory=list)
+    server: str = "gunicorn"
 
     def median(self, name: str) -> float:
         """Return the median of one LoadResult field over the rounds."""
@@ -103,6 +104,24 @@ def stage_table(results: list[StageResult]) -> str:
             f"| {result.median('p99_ms'):.2f} ms | {result.queries} | {result.body_bytes:,} | {result.cpu_us:,.0f} µs "
             f"| {versus} |"
         )
+    return "\n".join(lines)
+
+
+def server_table(compared: list[StageResult]) -> str:
+    """Return each stage's req/s and p99 under each server, and each other server's req/s as a ratio to the first's."""
+    servers = list(dict.fromkeys(result.server for result in compared))
+    by_case = {(result.server, result.stage.number, result.page_size): result for result in compared}
+    first, others = servers[0], servers[1:]
+    header = " | ".join(f"{server} req/s | {server} p99" for server in servers)
+    ratios = " | ".join(f"{server}/{first}" for server in others)
+    lines = [f"| # | stage | {header} | {ratios} |", "|---|---|" + "--:|" * (2 * len(servers) + len(others))]
+    for result in compared:
+        if result.server != first:
+            continue
+        row = [by_case[server, result.stage.number, result.page_size] for server in servers]
+        cells = " | ".join(f"{run.median('requests_per_second'):,.0f} | {run.median('p99_ms'):.2f} ms" for run in row)
+        versus = " | ".join(f"{each.ratio_to(result):.2f}x" for each in row[1:])
+        lines.append(f"| {result.stage.number} | {result.stage.name} | {cells} | {versus} |")
     return "\n".join(lines)
 
 
@@ -178,13 +197,26 @@ def legend(results: list[StageResult]) -> str:
     return "\n".join(f"- **{stage.number} {stage.name}**: {stage.what}" for stage in stages.values())
 
 
-def write(results: list[StageResult], sweep: list[StageResult], *, settings: dict[str, Any], folder: Path) -> None:
-    """Print the report and write it to folder as results.md, results.json, stages.png and sweep.png."""
+def write(
+    results: list[StageResult],
+    sweep: list[StageResult],
+    *,
+    settings: dict[str, Any],
+    folder: Path,
+    compared: list[StageResult] | None = None,
+) -> None:
+    """Print the report and write it to folder as results.md, results.json, stages.png and sweep.png.
+
+    ``compared`` holds the stages under every server, results' server first; with two servers or more it adds their
+    table.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     rounds = f"{settings['rounds']} round{'s' if settings['rounds'] != 1 else ''}"
+    servers = settings.get("servers", ["gunicorn"])
+    workers = f"{servers[0]} workers" if len(servers) == 1 else f"workers per server ({', '.join(servers)})"
     load = (
-        f"{settings['workers']} gunicorn workers, load from {settings['generator']} with {settings['connections']} "
+        f"{settings['workers']} {workers}, load from {settings['generator']} with {settings['connections']} "
         f"connections, {rounds} of {settings['duration']:g} s a stage (medians)"
     )
     setup = f"{settings['items_per_page']} items a page, {load}"
@@ -196,6 +228,12 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
         "Queries are those of one request; bytes, its body; CPU/request, this process's CPU time for one request "
         "called straight through WSGI, without the network.",
     ]
+    if compared and len(servers) > 1:
+        sections += [
+            f"The same stages under each server, loaded in the same rounds. Ratios are medians of the rounds' ratios; "
+            f"the other tables are {servers[0]}'s.",
+            server_table(compared),
+        ]
     if sweep:
         sections += [
             "Page-size sweep: µs per item is 1,000,000 / (req/s * items), the inverse of the items served per "
@@ -217,6 +255,7 @@ def write(results: list[StageResult], sweep: list[StageResult], *, settings: dic
             for result in results
         ],
         "sweep": [_as_json(result) for result in sweep],
+        "servers": [_as_json(result) for result in compared or [] if len(servers) > 1],
     }
     (folder / "results.json").write_text(json.dumps(data, indent=2) + "\n")
     _charts(results, sweep, subtitles=(f"{host}\n{setup}", f"{host}\n{load}"), folder=folder)

@@ -1,4 +1,4 @@
-"""Servers for benchmarks and fuzzing: the project's own gunicorn configuration on loopback, production settings."""
+"""Servers for benchmarks and fuzzing: the project's gunicorn or granian on loopback, with the production settings."""
 
 import os
 import secrets
@@ -58,27 +58,47 @@ def gunicorn(
 
     The server's output goes to ``log`` when given, else to this process's.
     """
-    variables = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
-    variables["GUNICORN_LOG_LEVEL"] = "warning"
     # An application named on the command line replaces gunicorn.conf.py's wsgi_app.
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *([app] if app else [])]
+    with _serve(command, port, workers=workers, env=env, log=log) as base:
+        yield base
+
+
+@contextmanager
+def granian(
+    port: int, *, workers: int, env: Mapping[str, str], app: str | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """Serve the project with granian (deploy/granian_server.py) on 127.0.0.1:port, as gunicorn() does."""
+    command = [sys.executable, "-m", "deploy.granian_server", *([app] if app else [])]
+    with _serve(command, port, workers=workers, env=env, log=log) as base:
+        yield base
+
+
+SERVERS = {"gunicorn": gunicorn, "granian": granian}
+
+
+@contextmanager
+def _serve(command: list[str], port: int, *, workers: int, env: Mapping[str, str], log: Path | None) -> Iterator[str]:
+    """Run command with gunicorn.conf.py's variables set for 127.0.0.1:port; yield its base URL, then SIGTERM it."""
+    variables = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
+    variables["GUNICORN_LOG_LEVEL"] = "warning"
     with log.open("w") if log else nullcontext() as output:
         process = subprocess.Popen(command, cwd=PROJECT, env=variables, stdout=output, stderr=output)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(f"{base}/health/", process)
+            wait_until_up(f"{base}/health/", process, name=command[2])
             yield base
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], name: str) -> None:
     """Return once the server answers at url; raise if it exits or takes too long."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {process.returncode}")
+            raise RuntimeError(f"{name} exited with status {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - a loopback URL of our own
                 return

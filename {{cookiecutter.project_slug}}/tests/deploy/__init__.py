@@ -1,0 +1,1 @@
+"""Tests of the servers deploy/ starts, really running: granian (deploy/granian_server.py)."""
