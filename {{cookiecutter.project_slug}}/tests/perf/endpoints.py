@@ -69,6 +69,7 @@ class Case:
     def headers(self) -> dict[str, str]:
         """Return the headers this kind of request sends."""
         if self.kind == "miss":
+            # Imported here: tests.perf.misses imports the project's views, which need Django set up (main() does).
             from tests.perf.misses import MISS_HEADER
 
             return {MISS_HEADER: "1"}
