@@ -41,7 +41,7 @@ OPTION_FILES = {
         "tests/perf/stages.py",
         "tests/perf/urls.py",
         "tests/perf/test_stages.py",
-        "tests/perf/wsgi.py",
+        "tests/perf/test_bench_app.py",
         "tests/perf/bench.py",
         "tests/perf/ninja_stage.py",
         "tests/perf/report.py",
@@ -49,7 +49,6 @@ OPTION_FILES = {
         "tests/perf/chart.py",
         "tests/perf/reference",
         "tests/chaos",
-        "settings/bench.py",
     ],
 }
 # A secret key from this alphabet needs no quoting in .env, a shell or a Makefile.
@@ -65,7 +64,11 @@ def remove(path: Path) -> None:
 
 
 # Files that stand in for an option's version when it is answered no: (option, the option's file, the stand-in).
-STAND_INS = [("include_example_api", "api/urls.py", "api/urls_without_example.py")]
+STAND_INS = [
+    ("include_example_api", "api/urls.py", "api/urls_without_example.py"),
+    ("include_example_api", "settings/bench.py", "settings/bench_without_example.py"),
+    ("include_example_api", "tests/perf/wsgi.py", "tests/perf/wsgi_without_example.py"),
+]
 
 
 def remove_unchosen_options(root: Path) -> None:

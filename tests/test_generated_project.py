@@ -96,6 +96,23 @@ def test_make_bench_measures_every_stage_and_draws_both_charts(
     assert ("PostgreSQL" in data["machine"]) is (backends == "postgresql_redis")
 
 
+@pytest.mark.parametrize(("name", "url"), [("default", "/api/tags/"), ("no_example_api", "/health/")])
+def test_make_bench_urls_measures_each_url_warm_missing_and_304(
+    workspace: Callable[[str], Path], name: str, url: str
+) -> None:
+    project = workspace(name)
+    results = project / "var" / "bench" / "endpoints.md"
+    results.unlink(missing_ok=True)
+
+    # A smoke run on the embedded default; speed is reported, never asserted.
+    result = make(project, "bench", URLS=url, BENCH_ARGS="--duration 1 --rounds 1")
+
+    rows = {line.split(" | ")[1]: line for line in results.read_text().splitlines() if line.startswith(f"| {url} |")}
+    assert set(rows) == {"warm", "miss", "304"}
+    assert ("no ETag" in rows["304"]) is (name == "no_example_api")
+    assert ("not a cached view" in result.stdout) is (name == "no_example_api")
+
+
 def test_python_3_11_project_suite_passes_on_django_5_2_lts(workspace: Callable[[str], Path]) -> None:
     skip_unless(python_available("3.11"), "no Python 3.11 here")
     project = workspace("python_3_11")

@@ -23,9 +23,7 @@ OPTION_FILES = {
                             "tests/api/test_demo.py", "tests/api/test_reads.py", "tests/browser/test_try_it_out.py",
                             "tests/perf/stages.py", "tests/perf/test_stages.py", "tests/perf/bench.py",
                             "tests/perf/ninja_stage.py", "tests/perf/report.py", "tests/perf/test_report.py",
-                            "tests/perf/chart.py",
-                            "tests/perf/reference/stages.png",
-                            "settings/bench.py"],
+                            "tests/perf/chart.py", "tests/perf/reference/stages.png", "tests/perf/test_bench_app.py"],
 }  # fmt: skip
 DEPENDENCY_OF = {
     "use_silk": "django-silk",
@@ -91,6 +89,22 @@ def test_api_urls_are_the_example_or_an_empty_list_and_no_stand_in_is_left(
     assert not (api / "urls_without_example.py").exists()
     assert ("ArticleListView" in urls) is (name == "default")
     assert ("urlpatterns: list[URLPattern | URLResolver] = []" in urls) is (name == "no_example_api")
+
+
+@pytest.mark.parametrize("name", ["default", "no_example_api"])
+def test_bench_settings_and_application_are_the_example_or_their_stand_ins(
+    baked: Callable[[str], Path], name: str
+) -> None:
+    project = baked(name)
+    settings = (project / "settings" / "bench.py").read_text()
+    application = (project / "tests" / "perf" / "wsgi.py").read_text()
+
+    assert not (project / "settings" / "bench_without_example.py").exists()
+    assert not (project / "tests" / "perf" / "wsgi_without_example.py").exists()
+    assert ('ROOT_URLCONF = "tests.perf.urls"' in settings) is (name == "default")
+    assert "API_CACHE_MISS_RATE = None" in settings
+    assert ("RAW_KEY" in application) is (name == "default")
+    assert "with_misses(" in application
 
 
 def test_core_never_imports_api(baked: Callable[[str], Path]) -> None:

@@ -8,5 +8,6 @@ from .production import *
 ROOT_URLCONF = "tests.perf.urls"
 # The page-size sweep asks for up to 1,000 items a page.
 API_MAX_PAGE_SIZE = 1000
-# The cold stage misses on every request from one client: no miss budget, or it would measure the 429.
+# The cold stage, and the miss rows of `make bench URLS=...`, miss on every request from one client: no miss budget,
+# or they would measure the 429.
 API_CACHE_MISS_RATE = None

@@ -34,8 +34,6 @@ from django.db.models import Model
 from django.db.models.signals import pre_save
 from django.http import HttpRequest
 
-from core.plumbing.parsers import nesting_exceeds
-
 MASK = "********************"
 # Shorter values are not secrets worth the name, and masking them would garble every text they appear in.
 MIN_SECRET_LENGTH = 4
@@ -147,6 +145,11 @@ def _parse_json(text: str | bytes) -> Any:
         data = json.loads(text)
     except RecursionError:
         raise UnreadableBodyError("JSON nested too deep to parse") from None
+    # Imported here, not at the top: settings/tools/silk.py imports this module while the settings load, and the
+    # parsers import DRF, whose api_settings would read REST_FRAMEWORK then, before a settings module that imports
+    # production's (settings.bench) has defined it, and keep DRF's defaults for good.
+    from core.plumbing.parsers import nesting_exceeds
+
     if nesting_exceeds(data, MAX_JSON_DEPTH):
         raise UnreadableBodyError(f"JSON nested deeper than {MAX_JSON_DEPTH}")
     return data

@@ -56,3 +56,15 @@ def test_production_settings_refuse_an_unknown_tool() -> None:
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
     assert "'nope'" in result.stderr
+
+
+@pytest.mark.parametrize("settings", ["settings.production", "settings.bench"])
+def test_drf_reads_the_project_rest_framework_settings_even_from_a_module_importing_production(settings: str) -> None:
+    # A settings module that imports production's (the benchmark's, a team's staging) is still empty while production
+    # loads the tools: DRF must not read its settings then, or it keeps its own defaults for good.
+    show = "from rest_framework.settings import api_settings; print(api_settings.DEFAULT_SCHEMA_CLASS.__module__)"
+
+    result = manage("shell", "-c", show, settings=settings, DJANGO_TOOLS="", **PRODUCTION_SECRETS)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "core.toolkit.schema"

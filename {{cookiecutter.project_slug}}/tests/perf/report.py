@@ -1,8 +1,6 @@
 """The benchmark's report: Markdown tables, the machine and command they came from, JSON, and the charts."""
 
 import json
-import os
-import platform
 import shlex
 import statistics
 import sys
@@ -13,6 +11,7 @@ from typing import Any
 
 from tests.perf.chart import stage_chart, sweep_chart
 from tests.perf.load import LoadResult
+from tests.perf.machine import machine
 
 
 @dataclass(frozen=True)
@@ -63,24 +62,6 @@ class StageResult:
     def us_per_item(self) -> float:
         """Return the server's wall time per item under load: one over (requests per second times items)."""
         return 1e6 / (self.median("requests_per_second") * self.items)
-
-
-def machine() -> str:
-    """Return a one-line description of this machine, Python, database and cache."""
-    from django.conf import settings
-    from django.db import connection
-
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        lines = cpuinfo.read_text().splitlines()
-        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
-    database = f"{connection.display_name} {'.'.join(map(str, connection.get_database_version()))}"
-    backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
-    return (
-        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python "
-        f"{platform.python_version()}, {database}, cache {backend}"
-    )
 
 
 def command() -> str:

@@ -1,20 +1,24 @@
-"""The benchmark server's WSGI application: the project's, behind a bare WSGI callable answering /bench/wsgi/."""
+"""The benchmark server's WSGI application: the project's, with misses on request, and /bench/wsgi/ answered bare.
 
-from collections.abc import Callable, Iterable
+A request carrying ``X-Bench-Miss: 1`` misses every cached view (``tests.perf.misses``).
+"""
+
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
 
 from core.plumbing.wsgi import application as project_application
+from tests.perf.misses import StartResponse, with_misses
 from tests.perf.stages import RAW_KEY
 
-StartResponse = Callable[..., Any]
+bench_application = with_misses(project_application)
 
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     """Return the stored page for /bench/wsgi/ (stage 9, no Django request handling), else the project's answer."""
     if environ.get("PATH_INFO") != "/bench/wsgi/":
-        return project_application(environ, start_response)
+        return bench_application(environ, start_response)
     body: bytes = cache.get(RAW_KEY) or b""
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
