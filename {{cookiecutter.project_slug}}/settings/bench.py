@@ -11,3 +11,6 @@ API_MAX_PAGE_SIZE = 1000
 # The cold stage, and the miss rows of `make bench URLS=...`, miss on every request from one client: no miss budget,
 # or they would measure the 429.
 API_CACHE_MISS_RATE = None
+# Every miss stores an entry nothing reads again: keep none past its lifetime for database outages (one day by
+# default), or each run would leave thousands of them in Redis.
+API_CACHE_STALE_IF_ERROR = 0
