@@ -77,7 +77,7 @@ def main() -> None:
     )
     print(f"\n{_timing_share(batches, runs[BASELINE], options.workers)}")
     if SILK_RECORDING in batches:
-        print(f"\n{_silk_ceiling(batches, in_process['silk_max_per_minute'])}")
+        print(f"\n{_silk_ceiling(batches, in_process['silk_max_per_minute'], options.path)}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -167,7 +167,7 @@ def _timing_share(batches: dict[str, list[dict[str, float]]], off: list[LoadResu
     )
 
 
-def _silk_ceiling(batches: dict[str, list[dict[str, float]]], cap: int | None) -> str:
+def _silk_ceiling(batches: dict[str, list[dict[str, float]]], cap: int | None, path: str) -> str:
     """Return what Silk at the production default costs a busy worker at most, from the in-process figures.
 
     A worker that is never idle spends on Silk the cost of passing every request it does not record (CPU: it does no
@@ -176,6 +176,8 @@ def _silk_ceiling(batches: dict[str, list[dict[str, float]]], cap: int | None) -
     """
     passing = _per_request(batches, SILK_NOT_RECORDING, "cpu_ns")
     recording = _per_request(batches, SILK_RECORDING, "wall_ns").extra
+    if not path.startswith("/api/"):
+        return f"Silk records /api/ requests only, so never {path}: it costs {passing.share:+.1%} there."
     if cap is None:
         return f"Silk records {recording / 1e6:,.1f} ms a request, with no cap a minute: its cost follows the traffic."
     recordings_share = cap * recording / 60e9
