@@ -149,13 +149,15 @@ def _record_queries_only_when_recording() -> None:
     original = SQLCompiler.execute_sql
 
     def execute_sql(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
+        """Return the query's result, recorded by Silk when the request is."""
         if _recording.get():
             return record_query(self, *args, **kwargs)
         return original(self, *args, **kwargs)
 
     # Silk installs its recorder on the compiler itself unless it finds ``_execute_sql``, the original it then calls.
-    setattr(SQLCompiler, "_execute_sql", original)  # noqa: B010 - a name SQLCompiler's type does not declare
-    SQLCompiler.execute_sql = execute_sql  # type: ignore[method-assign]
+    # setattr: a patch of a class mypy would refuse as a method assignment.
+    setattr(SQLCompiler, "_execute_sql", original)  # noqa: B010
+    setattr(SQLCompiler, "execute_sql", execute_sql)  # noqa: B010
 
 
 class CurrentSecrets:
