@@ -12,8 +12,10 @@ of sensitive fields in its query string and body. Then:
   ``X-Auth-Token``, ``Set-Cookie``...: Silk itself masks only headers named exactly like a sensitive key).
 
 Besides the sample rate, each process records at most ``SILK_MAX_PER_MINUTE`` requests a minute, so what Silk
-costs has a ceiling whatever the traffic. A request whose body cannot be searched for secrets (a JSON body nested
-deeper than ``MAX_JSON_DEPTH``, which Silk's own recursive masking could not take either) is not recorded at all.
+costs has a ceiling whatever the traffic. ``SampledSilkMiddleware`` decides that before Silk does any work: a request
+it does not record goes straight past Silk, and so do its queries. A request whose body cannot be searched for
+secrets (a JSON body nested deeper than ``MAX_JSON_DEPTH``, which Silk's own recursive masking could not take either)
+is not recorded at all.
 """
 
 import base64
@@ -22,7 +24,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from functools import cache
 from typing import Any
@@ -32,7 +34,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model
 from django.db.models.signals import pre_save
-from django.http import HttpRequest
+from django.db.models.sql.compiler import SQLCompiler
+from django.http import HttpRequest, HttpResponseBase
 
 MASK = "********************"
 # Shorter values are not secrets worth the name, and masking them would garble every text they appear in.
@@ -49,6 +52,7 @@ class UnreadableBodyError(Exception):
 
 
 _secrets: ContextVar[frozenset[str]] = ContextVar("silk_secrets", default=frozenset())
+_recording: ContextVar[bool] = ContextVar("silk_recording", default=False)
 
 
 class MinuteBudget:
@@ -96,6 +100,62 @@ def intercept(request: HttpRequest) -> bool:
     if record:
         _connect_masking()
     return record
+
+
+def is_recording(request: HttpRequest) -> bool:
+    """Return whether ``SampledSilkMiddleware`` chose to record this request (Silk's ``SILKY_INTERCEPT_FUNC``)."""
+    return _recording.get()
+
+
+class SampledSilkMiddleware:
+    """Silk's middleware, entered only by the requests Silk records; the others go straight to the next middleware.
+
+    On every request Silk's own middleware resets its collector and asks whether to record; and once it has recorded
+    one, it compiles the SQL of every later query, recorded or not, to decide whether to keep it. Here the sample and
+    the budget are decided first (``intercept``), the collector is reset after a recording rather than before every
+    request, and Silk's query recorder runs only inside a recorded request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        # Imported here: Silk's middleware loads its models, which the settings naming this module come before.
+        from silk.middleware import SilkyMiddleware
+
+        self.get_response = get_response
+        self.silk = SilkyMiddleware(get_response)
+        _record_queries_only_when_recording()
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        """Return the response, through Silk's middleware when this request is recorded."""
+        if not intercept(request):
+            return self.get_response(request)
+        from silk.collector import DataCollector
+
+        token = _recording.set(True)
+        try:
+            response: HttpResponseBase = self.silk(request)
+            return response
+        finally:
+            _recording.reset(token)
+            DataCollector().clear()
+
+
+@cache
+def _record_queries_only_when_recording() -> None:
+    """Send queries through Silk's recorder inside a recorded request only; installed once per process."""
+    from silk.sql import execute_sql as record_query
+
+    original = SQLCompiler.execute_sql
+
+    def execute_sql(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
+        """Return the query's result, recorded by Silk when the request is."""
+        if _recording.get():
+            return record_query(self, *args, **kwargs)
+        return original(self, *args, **kwargs)
+
+    # Silk installs its recorder on the compiler itself unless it finds ``_execute_sql``, the original it then calls.
+    # setattr: a patch of a class mypy would refuse as a method assignment.
+    setattr(SQLCompiler, "_execute_sql", original)  # noqa: B010
+    setattr(SQLCompiler, "execute_sql", execute_sql)  # noqa: B010
 
 
 class CurrentSecrets:

@@ -5,9 +5,11 @@ from typing import Any
 
 import environ
 
-from core.observability.silk import CurrentSecrets, intercept
+from core.observability.silk import CurrentSecrets, is_recording
 
 from . import Tool
+
+MIDDLEWARE = "core.observability.silk.SampledSilkMiddleware"
 
 # Share of /api/ requests recorded by default: all of them locally, none in tests (they would add queries to
 # every query count), a sample in production, where DJANGO_TOOLS=silk must also be set.
@@ -36,7 +38,9 @@ def silk_settings(environment: str) -> Mapping[str, Any]:
         "SILK_MAX_PER_MINUTE": _per_minute(
             env.str("DJANGO_SILK_MAX_PER_MINUTE", default=DEFAULT_MAX_PER_MINUTE[environment])
         ),
-        "SILKY_INTERCEPT_FUNC": intercept,
+        # SampledSilkMiddleware decides which requests to record before Silk's middleware runs; Silk asks it again.
+        "SILKY_INTERCEPT_FUNC": is_recording,
+        "SILKY_MIDDLEWARE_CLASS": MIDDLEWARE,
         # A query holding a secret of the recorded request (its token or session lookup) is left out.
         "SILKY_IGNORE_QUERIES": CurrentSecrets(),
         "SILKY_AUTHENTICATION": True,
@@ -71,7 +75,7 @@ def silk_settings(environment: str) -> Mapping[str, Any]:
 TOOL = Tool(
     name="silk",
     app="silk",
-    middleware="silk.middleware.SilkyMiddleware",
+    middleware=MIDDLEWARE,
     url_prefix="silk/",
     urlconf="silk.urls",
     settings=silk_settings,

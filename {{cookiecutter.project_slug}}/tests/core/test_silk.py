@@ -15,7 +15,9 @@ from django.test import Client, RequestFactory
 from django.urls import path
 from pytest_django.fixtures import Settings
 from rest_framework.authtoken.models import Token
+from silk.collector import DataCollector
 from silk.config import SilkyConfig
+from silk.middleware import SilkyMiddleware
 from silk.models import Request as SilkRequest
 from silk.models import Response as SilkResponse
 from silk.models import SQLQuery
@@ -85,6 +87,51 @@ def test_silk_without_a_budget_records_every_sampled_request(
     monkeypatch.setattr(silk, "budget", silk.MinuteBudget())
 
     assert all(intercept(RequestFactory().get("/api/schema/")) for _ in range(200))
+
+
+def test_silk_middleware_is_not_entered_by_a_request_it_does_not_record(
+    client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SILK_SAMPLE_RATE = 0.0
+    entered: list[HttpRequest] = []
+    monkeypatch.setattr(SilkyMiddleware, "process_request", entered.append)
+
+    response = client.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert entered == []
+    assert not SilkRequest.objects.exists()
+
+
+def test_silk_records_a_sampled_request_through_its_own_middleware(client: Client, settings: Settings) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+
+    client.get("/api/schema/?format=json")
+
+    assert list(SilkRequest.objects.values_list("path", flat=True)) == ["/api/schema/"]
+    assert DataCollector().request is None  # reset once the recording is saved
+
+
+def test_silk_leaves_the_queries_of_requests_it_does_not_record_alone(
+    client: Client, settings: Settings, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SILK_SAMPLE_RATE = 1.0
+    client.force_login(user)
+    client.get("/api/schema/?format=json")  # a recording: Silk's query recorder is installed from now on
+    looked_at: list[str] = []
+
+    def should_wrap(sql: str) -> bool:
+        looked_at.append(sql)
+        return False
+
+    monkeypatch.setattr("silk.sql._should_wrap", should_wrap)
+    settings.SILK_SAMPLE_RATE = 0.0
+
+    client.get("/api/schema/?format=json")  # the session and user lookups run, unrecorded
+    User.objects.count()
+
+    assert looked_at == []
+    assert SilkRequest.objects.count() == 1
 
 
 TOKEN_KEY = "0123456789abcdef0123456789abcdef01234567"
