@@ -1,7 +1,7 @@
 """Rows the database renders as JSON: one text per row in a Row's documented shape, for Python only to frame.
 
-``Row.select_json(queryset, *columns)`` asks the database for each row as one JSON object (``json_build_object``
-on PostgreSQL, ``json_object`` on SQLite): a nested ``Row`` is a nested object read through the join, a list field
+``Row.select_json(queryset, *columns)`` asks the database for each row as one JSON object (``row_to_json`` on
+PostgreSQL, ``json_object`` on SQLite): a nested ``Row`` is a nested object read through the join, a list field
 an array from a correlated subquery, a timestamp text in the format the values() path renders
 (``2026-11-29T21:44:48.120000Z``, the fraction only when there is one). ``json_items()`` turns those texts into
 ``orjson.Fragment`` items, which ``dumps()`` copies into the page as they are: no dict per row, no serialization
