@@ -22,6 +22,7 @@ from tests.perf.servers import PROJECT, free_port, manage, production_env, wait_
 from tests.perf.slow_clients import get, normal_requests, slow_bodies, slow_headers
 
 STOP_SECONDS = 30
+GRACEFUL_SECONDS = 10
 # Long enough for every slow client to be well into its request.
 HEAD_START = 2.0
 
@@ -39,7 +40,13 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def granian(environment: dict[str, str], *, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start ``python -m deploy.granian_server`` on a free port; yield its base URL and process."""
     port = free_port()
-    variables = {**environment, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
+    variables = {
+        **environment,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        # A worker that does not stop in time is killed well before the test gives up waiting (a loaded CI machine).
+        "GUNICORN_GRACEFUL_TIMEOUT": str(GRACEFUL_SECONDS),
+    }
     command = [sys.executable, "-m", "deploy.granian_server"]
     process = subprocess.Popen(command, cwd=PROJECT, env=variables)
     base = f"http://127.0.0.1:{port}"
