@@ -7,8 +7,10 @@ checked against, and serves a hit without a Redis round trip. The protocol:
    it changed on one channel, and drops them from this process's own copy at once, so a worker reads its own
    writes. A publish that fails counts as a bump that did not land: it is kept and retried, publish included.
 2. **Subscribe.** Each process runs one subscriber thread, started lazily on first use *in that process* (a pid
-   that differs from the one that started it means a fork: a fresh layer, a fresh thread). A message drops the
-   named keys from the local copy of the versions, so every entry checked against them misses locally.
+   that differs from the one that started it means a fork: a fresh layer, a fresh thread). gunicorn.conf.py loads
+   the application in the master before forking (``preload_app``), and the master reads no entry; a worker that
+   inherited a layer anyway tells it apart by the pid. A message drops the named keys from the local copy of the
+   versions, so every entry checked against them misses locally.
 3. **Health.** The subscription is healthy from Redis's confirmation of the SUBSCRIBE until any error, a dropped
    connection, or a ping not answered within ``CONFIRM_SECONDS``. Every change of health drops all local state and
    starts a new epoch. Redis delivers a connection's messages in order, so a pong answering a ping sent at ``t``
@@ -208,7 +210,7 @@ def channel() -> str:
 
 
 def stop() -> None:
-    """Stop this process's subscriber and drop the layer; the next use starts a fresh one (tests, shutdown)."""
+    """Stop this process's subscriber and drop the layer; the next use starts a fresh one (tests)."""
     global _layer
     with _layer_lock:
         layer, _layer = _layer, None

@@ -4,15 +4,19 @@ Both parts serve the project with gunicorn.conf.py, ``settings.bench`` (producti
 ``DJANGO_API_LOCAL_CACHE=on``, on the configured PostgreSQL and Redis.
 
 1. **Speed.** wrk loads the real list (``/api/articles/?page_size=50``, warm) and ``/bench/raw/``, a plain Django
-   function view returning the same bytes from Redis, in interleaved rounds; the report gives medians and their ratio.
+   function view returning the same bytes from Redis, in interleaved rounds; the report gives medians, and the
+   median of the two stages' ratio within each round. Each stage's CPU time per request, called straight through
+   WSGI in this process (layer on, no server, no network), shows what the layer saves in Django itself.
 2. **Coherence.** A second server runs ``tests.perf.wsgi:application_with_worker``, which names the answering
    worker's pid in a header. Pollers GET the list without pause while this process commits writes (the title of the
    list's first article, through the ORM, so the bump lands and is published in ``on_commit`` as in a request).
    Between writes every worker answers long enough to hold the entry locally again. For each write and each worker:
 
    - the **stale window**: how long after the commit returned that worker still answered a request *sent* after it
-     with the old title (0 when it never did). This is what the layer costs: through Redis it is always 0. It is a
-     lower bound, short of the true one by at most the gap between two requests reaching that worker (reported);
+     with the old title (0 when it never did). This is what the layer costs: through Redis it is 0. It is a lower
+     bound, short of the true one by at most the gap between two requests reaching that worker (reported). Old bytes
+     served on purpose because the database did not answer a rebuild (``Cache-Status: ...; stale``) are counted
+     apart;
    - the **first fresh answer**: how long after the commit that worker first answered with the new title; it includes
      the rebuild of the entry (one worker rebuilds, the others wait for it) and the polling gap, with the layer on or
      off alike.
@@ -34,7 +38,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from tests.perf.bench import REAL_LIST, SEED_ARTICLES, STAGES, _prepare
+from tests.perf.bench import CPU_SECONDS, REAL_LIST, SEED_ARTICLES, STAGES, _measure_in_process, _prepare
 from tests.perf.load import LoadResult, add_load_options, load_generator, rounds_in_turn, run_load
 from tests.perf.servers import PROJECT, free_port, gunicorn, manage, prepare, production_env
 
@@ -58,6 +62,7 @@ class Write:
     first_seen: dict[int, float] = field(default_factory=dict)  # worker pid -> seconds after the commit
     stale_until: dict[int, float] = field(default_factory=dict)  # worker pid -> seconds after the commit
     stale_answers: int = 0
+    stale_if_error: int = 0
 
 
 @dataclass
@@ -114,10 +119,22 @@ def _parse_arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _measure_speed(base: str, options: argparse.Namespace) -> dict[str, list[LoadResult]]:
+@dataclass
+class Speed:
+    """The load runs of each stage, round by round, and each stage's CPU time per request in process."""
+
+    runs: dict[str, list[LoadResult]]
+    cpu_us: dict[str, float]
+
+
+def _measure_speed(base: str, options: argparse.Namespace) -> Speed:
     """Return the load runs of the warm list (local layer) and of the plain view, in interleaved rounds."""
     stages = [stage for stage in STAGES if stage.number in (5, 8)]
-    _prepare(base, stages, PAGE_SIZE)
+    etag, items = _prepare(base, stages, PAGE_SIZE)
+    cpu_us = {
+        stage.name: _measure_in_process(stage, PAGE_SIZE, etag, items, cpu_seconds=CPU_SECONDS).cpu_us
+        for stage in stages
+    }
     runs: dict[str, list[LoadResult]] = {stage.name: [] for stage in stages}
     urls = [f"{base}{stage.path}?page_size={PAGE_SIZE}" for stage in stages]
     for url in urls:
@@ -127,7 +144,7 @@ def _measure_speed(base: str, options: argparse.Namespace) -> dict[str, list[Loa
         run = run_load(urls[index], duration=options.duration, connections=options.connections)
         runs[stage.name].append(run)
         print(f"round {round_number}: {stage.name}: {run.requests_per_second:,.0f} req/s ({run.errors} errors)")
-    return runs
+    return Speed(runs, cpu_us)
 
 
 def _measure_coherence(base: str, options: argparse.Namespace) -> CoherenceRun:
@@ -194,12 +211,16 @@ def _poll(base: str, polls: Polls) -> None:
         connection.close()
         answered = time.perf_counter()
         worker = int(response.headers[WORKER_HEADER])
+        # The old bytes on purpose: the database did not answer the rebuild (a pool timeout, its circuit breaker).
+        database_down = "stale" in (response.headers["Cache-Status"] or "")
         with polls.lock:
             polls.answers.setdefault(worker, []).append(answered)
             if write is None or write is not polls.write:
                 continue
             if write.marker.encode() in body:
                 write.first_seen.setdefault(worker, answered - write.committed)
+            elif database_down:
+                write.stale_if_error += 1
             elif sent > write.committed:
                 write.stale_answers += 1
                 write.stale_until[worker] = max(write.stale_until.get(worker, 0.0), sent - write.committed)
@@ -240,25 +261,35 @@ def _percentile(values: list[float], percent: int) -> float:
 
 
 def _report(
-    speed: Mapping[str, list[LoadResult]],
+    speed: Speed,
     delays: Mapping[str, CoherenceRun],
     options: argparse.Namespace,
     generator: str,
 ) -> str:
     """Return the Markdown report of both parts."""
-    warm, raw = (statistics.median(run.requests_per_second for run in speed[name]) for name in ("warm", "raw view"))
+    ratios = [
+        local.requests_per_second / plain.requests_per_second
+        for local, plain in zip(speed.runs["warm"], speed.runs["raw view"], strict=True)
+    ]
     lines = [
         f"# Process-local layer ({options.workers} workers, {generator} -c{options.connections}, "
         f"{options.rounds} rounds of {options.duration:g} s, {PAGE_SIZE} items a page)",
         "",
-        "| stage | median req/s | median p99 |",
-        "|---|---|---|",
+        "| stage | median req/s | lowest | highest | median p99 | CPU per request in process |",
+        "|---|---|---|---|---|---|",
     ]
-    for name, runs in speed.items():
+    for name, runs in speed.runs.items():
+        rates = [run.requests_per_second for run in runs]
         p99 = statistics.median(run.p99_ms for run in runs)
-        lines.append(f"| {name} | {statistics.median(run.requests_per_second for run in runs):,.0f} | {p99:.2f} ms |")
-    lines += ["", f"Warm list with the local layer / plain view on the same bytes from Redis: **{warm / raw:.2f}x**"]
-    lines += [""]
+        cells = f"{statistics.median(rates):,.0f} | {min(rates):,.0f} | {max(rates):,.0f} | {p99:.2f} ms"
+        lines.append(f"| {name} | {cells} | {speed.cpu_us[name]:,.0f} µs |")
+    lines += [
+        "",
+        "Warm list with the local layer / plain view on the same bytes from Redis, median of the rounds' ratios: "
+        f"**{statistics.median(ratios):.2f}x** (rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)}); "
+        f"CPU per request in process: {speed.cpu_us['raw view'] / speed.cpu_us['warm']:.2f}x less.",
+        "",
+    ]
     lines += [
         f"## Coherence after a commit ({options.writes} writes, {options.workers} workers, {options.pollers} pollers)",
         "",
@@ -266,9 +297,9 @@ def _report(
         "old data. First fresh answer: when it first answered with the new data (rebuild included). Per worker, "
         "and for every worker (the slowest of the write's workers).",
         "",
-        "| layer | stale window p50 | p99 | every worker p99 | stale answers | first fresh p50 | p99 "
-        "| every worker p50 | p99 | not seen in 5 s | polling gap per worker (median) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| layer | stale window p50 | p99 | max | every worker p99 | stale answers | first fresh p50 | p99 "
+        "| every worker p50 | p99 | not seen in 5 s | polling gap per worker (median) | stale-if-error answers |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, run in delays.items():
         lines.append(_coherence_row(label, run, options.workers))
@@ -284,10 +315,12 @@ def _coherence_row(label: str, run: CoherenceRun, workers: int) -> str:
     fresh = [seconds * 1000 for write in seen for seconds in write.first_seen.values()]
     fresh_every = [max(write.first_seen.values()) * 1000 for write in seen]
     answers = sum(write.stale_answers for write in writes)
-    cells = [label, *_milliseconds(_percentile(stale, 50), _percentile(stale, 99), _percentile(stale_every, 99))]
+    stale_cells = [_percentile(stale, 50), _percentile(stale, 99), max(stale), _percentile(stale_every, 99)]
+    cells = [label, *_milliseconds(*stale_cells)]
     fresh_cells = [_percentile(values, percent) for values in (fresh, fresh_every) for percent in (50, 99)]
     cells += [str(answers), *_milliseconds(*fresh_cells)]
     cells += [str(len(writes) - len(seen)), *_milliseconds(run.polling_gap_ms)]
+    cells += [str(sum(write.stale_if_error for write in writes))]
     return "| " + " | ".join(cells) + " |"
 
 
