@@ -15,7 +15,8 @@ checked against, and serves a hit without a Redis round trip. The protocol:
    connection, or a ping not answered within ``CONFIRM_SECONDS``. Every change of health drops all local state and
    starts a new epoch. Redis delivers a connection's messages in order, so a pong answering a ping sent at ``t``
    means every bump published before ``t`` has been applied: a local hit is served only while such a pong is fresher
-   than ``CONFIRM_SECONDS``, and only while the subscription has been healthy since the entry was stored.
+   than ``CONFIRM_SECONDS``, only while the subscription has been healthy since the entry was stored, and not while
+   data waits unread on the subscription's socket (a message the thread has not applied yet).
 4. **Fill.** A read that misses locally goes the Redis path (``caching.read_entry``). Before it, it takes a token
    (the epoch and the count of messages applied); a current entry it finds is stored locally only if the token is
    unchanged, under the same lock the subscriber applies messages with.
@@ -32,17 +33,19 @@ Races, and where each is handled:
   them (``caching._first_versions``). The local copy of the old ones stays right: only a bump changes what a version
   stands for, and every landed bump publishes after it landed.
 
-A local hit can thus be stale only for the time a landed bump's message takes to reach the worker (measured by
-``make bench-local``). Only django-redis has pub/sub: the settings refuse the layer on any other cache.
+A local hit can thus be stale only for the time a landed bump's message takes to reach the worker's socket, plus
+the moment between the thread reading it and applying it (measured by ``make bench-local``). Only django-redis has
+pub/sub: the settings refuse the layer on any other cache.
 """
 
 import logging
 import os
+import select
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
-from typing import Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 import orjson
 from django.conf import settings
@@ -53,6 +56,9 @@ from redis.backoff import NoBackoff
 from redis.client import PubSub
 from redis.connection import AbstractConnection
 from redis.retry import Retry
+
+if TYPE_CHECKING:
+    from _typeshed import HasFileno
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +103,7 @@ class _Layer:
         self.messages = 0
         self.healthy = False
         self.confirmed = 0.0  # time.monotonic() at which the last answered ping was sent
+        self.unread: select.poll | None = None  # polls the subscription's socket for messages not yet applied
         self.versions: dict[str, int] = {}
         self.entries: OrderedDict[str, Any] = OrderedDict()
         self.bytes = 0
@@ -104,13 +111,19 @@ class _Layer:
 
     def serving(self) -> bool:
         """Return whether local state may answer now (call with the lock held)."""
-        return self.healthy and time.monotonic() - self.confirmed <= CONFIRM_SECONDS
+        if not self.healthy or time.monotonic() - self.confirmed > CONFIRM_SECONDS:
+            return False
+        # A message may have reached this process while the subscriber thread waits for the CPU or the GIL (tens of
+        # milliseconds on a busy machine): while one waits unread, the request goes to Redis. One poll(), about a
+        # microsecond.
+        return self.unread is None or not self.unread.poll(0)
 
-    def reset(self, *, healthy: bool, confirmed: float = 0.0) -> None:
+    def reset(self, *, healthy: bool, confirmed: float = 0.0, unread: "select.poll | None" = None) -> None:
         """Drop every local entry and version and start a new epoch (call with the lock held)."""
         self.epoch += 1
         self.healthy = healthy
         self.confirmed = confirmed
+        self.unread = unread
         self.versions.clear()
         self.entries.clear()
         self.bytes = 0
@@ -266,10 +279,11 @@ def _listen(layer: _Layer) -> None:
         # between would be lost while the local state stays. Without retries every error reaches this thread.
         retry, connection.retry = connection.retry, Retry(NoBackoff(), 0)
         try:
+            unread = _poller(connection)
             while not layer.stopped.is_set():
                 message = pubsub.get_message(timeout=PING_SECONDS)
                 if message is not None:
-                    _apply(layer, message, subscribed_at)
+                    _apply(layer, message, subscribed_at, unread)
                 now = time.monotonic()
                 if now - pinged_at >= PING_SECONDS:
                     pubsub.ping(repr(now))
@@ -290,13 +304,22 @@ def _check_answered(layer: _Layer, now: float, subscribed_at: float) -> None:
         raise TimeoutError(f"Redis did not answer the subscriber within {CONFIRM_SECONDS} s")
 
 
-def _apply(layer: _Layer, message: dict[str, Any], subscribed_at: float) -> None:
+def _poller(connection: AbstractConnection) -> select.poll:
+    """Return a poll object telling whether data waits on the connection's socket."""
+    poller = select.poll()
+    # redis-py keeps the socket private (typed None until connected); a poll() of it reads nothing.
+    socket = cast("HasFileno", connection._sock)
+    poller.register(socket, select.POLLIN)
+    return poller
+
+
+def _apply(layer: _Layer, message: dict[str, Any], subscribed_at: float, unread: select.poll) -> None:
     """Apply one message of the subscription: a confirmed subscribe, a pong, or the keys of a bump."""
     kind = message["type"]
     with layer.lock:
         if kind == "subscribe":
             # Messages published before this confirmation were missed: the local state starts empty from here.
-            layer.reset(healthy=True, confirmed=subscribed_at)
+            layer.reset(healthy=True, confirmed=subscribed_at, unread=unread)
         elif kind == "pong":
             layer.confirmed = max(layer.confirmed, float(message["data"]))
         elif kind == "message":
