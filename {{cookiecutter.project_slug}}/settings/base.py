@@ -255,7 +255,7 @@ API_CACHE_LOCK_WAIT = env.float("DJANGO_API_CACHE_LOCK_WAIT", default=2.0)
 # A process-local layer in front of the cache (core/toolkit/local.py), off by default and only with REDIS_URL: each
 # worker keeps the entries it read most recently in memory and serves them without a Redis round trip, kept coherent
 # by the bumps Redis pushes to it (pub/sub); whenever that subscription is not healthy, reads go through Redis.
-# A worker sees another's committed write a few milliseconds later, not at once (README, "The process-local layer").
+# Another worker may answer with the old data until the bump's message reaches it (README, "The process-local layer").
 API_LOCAL_CACHE = local_cache_setting()
 # Bounds of each worker's local entries: their count, and the bytes of their bodies; the least recently used go first.
 API_LOCAL_CACHE_MAX_ENTRIES = env.int("DJANGO_API_LOCAL_CACHE_MAX_ENTRIES", default=1000)
