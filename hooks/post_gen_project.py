@@ -43,6 +43,7 @@ OPTION_FILES = {
         "tests/perf/test_stages.py",
         "tests/perf/test_bench_app.py",
         "tests/perf/bench.py",
+        "tests/perf/local_cache.py",
         "tests/perf/ninja_stage.py",
         "tests/perf/report.py",
         "tests/perf/test_report.py",

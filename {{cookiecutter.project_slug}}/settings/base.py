@@ -140,6 +140,22 @@ def cache_settings() -> dict[str, Any]:
     }
 
 
+# The spellings of a switch read as on or off; anything else stops start-up.
+SWITCHES = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
+
+
+def local_cache_setting() -> bool:
+    """Return whether the process-local cache layer is on, or stop start-up with the reason it cannot be."""
+    value = env.str("DJANGO_API_LOCAL_CACHE", default="off")
+    on = SWITCHES.get(value.strip().lower())
+    if on is None:
+        # SystemExit, as for a missing secret: manage.py would swallow ImproperlyConfigured and run without settings.
+        raise SystemExit(f"DJANGO_API_LOCAL_CACHE must be on or off: {value!r}")
+    if on and not env.str("REDIS_URL", default=""):
+        raise SystemExit("DJANGO_API_LOCAL_CACHE=on needs REDIS_URL: its invalidations arrive by Redis pub/sub.")
+    return on
+
+
 def throttle_cache_settings(default: dict[str, Any]) -> dict[str, Any]:
     """Return the throttles' cache: the default cache, but raising its errors (see core/plumbing/throttling.py)."""
     options = {name: value for name, value in default.get("OPTIONS", {}).items() if name != "IGNORE_EXCEPTIONS"}
@@ -236,6 +252,14 @@ API_CACHE_NOT_FOUND_TTL = env.int("DJANGO_API_CACHE_NOT_FOUND_TTL", default=30)
 # While one process rebuilds a missing entry the others wait up to LOCK_WAIT seconds for it, then build it too.
 API_CACHE_LOCK_TIMEOUT = env.float("DJANGO_API_CACHE_LOCK_TIMEOUT", default=10.0)
 API_CACHE_LOCK_WAIT = env.float("DJANGO_API_CACHE_LOCK_WAIT", default=2.0)
+# A process-local layer in front of the cache (core/toolkit/local.py), off by default and only with REDIS_URL: each
+# worker keeps the entries it read most recently in memory and serves them without a Redis round trip, kept coherent
+# by the bumps Redis pushes to it (pub/sub); whenever that subscription is not healthy, reads go through Redis.
+# Another worker may answer with the old data until the bump's message reaches it (README, "The process-local layer").
+API_LOCAL_CACHE = local_cache_setting()
+# Bounds of each worker's local entries: their count, and the bytes of their bodies; the least recently used go first.
+API_LOCAL_CACHE_MAX_ENTRIES = env.int("DJANGO_API_LOCAL_CACHE_MAX_ENTRIES", default=1000)
+API_LOCAL_CACHE_MAX_BYTES = env.int("DJANGO_API_LOCAL_CACHE_MAX_BYTES", default=32 * 1024 * 1024)
 # Cache-Control of public reads. max-age 0: clients revalidate every time (a cheap 304), so they see a write at
 # once; shared caches (nginx, Varnish, a CDN) may serve a copy for s-maxage seconds, then stale while revalidating.
 API_CACHE_MAX_AGE = env.int("DJANGO_API_CACHE_MAX_AGE", default=0)

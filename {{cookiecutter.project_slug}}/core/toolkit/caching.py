@@ -32,6 +32,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, models, transaction
@@ -43,6 +44,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.toolkit import local
 from core.toolkit.models import PendingInvalidation
 
 logger = logging.getLogger(__name__)
@@ -267,7 +269,13 @@ def _set_versions(keys: Collection[str]) -> bool:
         # django-redis with IGNORE_EXCEPTIONS drops a failed write silently (server down, out of memory, CLIENT PAUSE
         # WRITE), and what set_many returns differs by backend: reading the versions back is the portable check.
         # A concurrent bump of the same key reads as a failure too; the retry then only invalidates once more.
-        return bool(cache.get_many(list(versions)) == versions)
+        if cache.get_many(list(versions)) != versions:
+            return False
+        if settings.API_LOCAL_CACHE:
+            # Only once the bump landed: published before, a worker could read the old versions again after the
+            # message and keep them. A publish that fails leaves the bump pending, and its retry publishes again.
+            local.publish(versions)
+        return True
     except Exception:
         # Any backend error means the same thing here: the bump did not land.
         logger.warning("Cache invalidation did not land; it will be retried", exc_info=True)
@@ -358,8 +366,24 @@ def _retry_done() -> bool:
 def read_entry(key: str, version_keys: Sequence[str]) -> Lookup:
     """Return the entry if it is still current, the current versions, and an outdated 200 kept for errors.
 
-    One round trip once the versions exist: the entry and the versions come back from the same ``get_many``.
+    With ``settings.API_LOCAL_CACHE`` a current entry this process holds (core.toolkit.local) costs no round trip, and
+    a current entry read from the cache is kept in the process; otherwise one round trip once the versions exist.
     """
+    if not settings.API_LOCAL_CACHE:
+        return _read_shared(key, version_keys)
+    entry = local.get(key, version_keys)
+    if entry is not None:
+        return Lookup(entry, entry.versions, None)
+    # Taken before the read, so a bump applied between the read and the local store is noticed (local.put).
+    read_token = local.token()
+    lookup = _read_shared(key, version_keys)
+    if lookup.entry is not None:
+        local.put(read_token, key, version_keys, lookup.entry)
+    return lookup
+
+
+def _read_shared(key: str, version_keys: Sequence[str]) -> Lookup:
+    """Return what the shared cache holds: the entry and its versions in one ``get_many`` once the versions exist."""
     found = cache.get_many([key, *version_keys])
     missing = [name for name in version_keys if name not in found]
     if missing:

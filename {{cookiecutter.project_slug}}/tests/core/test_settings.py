@@ -68,3 +68,20 @@ def test_drf_reads_the_project_rest_framework_settings_even_from_a_module_import
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "core.toolkit.schema"
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_local_cache_switch_that_is_neither_on_nor_off_stops_start_up(value: str) -> None:
+    result = manage("check", settings="settings.test", DJANGO_API_LOCAL_CACHE=value)
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"DJANGO_API_LOCAL_CACHE must be on or off: {value!r}"]
+
+
+def test_the_local_cache_layer_without_redis_stops_start_up() -> None:
+    result = manage("check", settings="settings.test", DJANGO_API_LOCAL_CACHE="on", REDIS_URL="")
+
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "DJANGO_API_LOCAL_CACHE=on needs REDIS_URL: its invalidations arrive by Redis pub/sub."
+    ]

@@ -3,6 +3,7 @@
 A request carrying ``X-Bench-Miss: 1`` misses every cached view (``tests.perf.misses``).
 """
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,3 +23,12 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     body: bytes = cache.get(RAW_KEY) or b""
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def application_with_worker(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """Return ``application``'s answer naming the worker process that gave it (for ``make bench-local``)."""
+
+    def start_with_worker(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+        return start_response(status, [*headers, ("X-Bench-Worker", str(os.getpid()))], *args)
+
+    return application(environ, start_with_worker)
