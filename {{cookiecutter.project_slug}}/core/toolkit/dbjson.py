@@ -8,7 +8,7 @@ an array from a correlated subquery, a timestamp text in the format the values()
 per row in Python. ``columns`` are plain columns read beside the JSON, such as the ordering fields a keyset cursor
 is made of.
 
-``renders_json(row, connection)`` says whether the database can build every field of the row; where it cannot
+``renders_json(row, vendor)`` says whether the database can build every field of the row; where it cannot
 (another database, a field type whose JSON would differ from orjson's, such as a decimal), the list keeps its
 values() path, and the tests check the two return equal bytes.
 """
@@ -111,15 +111,9 @@ def json_items(rows: Iterable[Mapping[str, Any]]) -> list[orjson.Fragment]:
     return [orjson.Fragment(row[JSON_COLUMN]) for row in rows]
 
 
-def renders_json(row: type[serializers.ModelSerializer[Any]], connection: BaseDatabaseWrapper) -> bool:
-    """Return whether this database builds every field of the row shape as the values() path renders it."""
-    if connection.vendor not in VENDORS:
-        return False
-    try:
-        row_object(row, connection.vendor)
-    except NotImplementedError:
-        return False
-    return True
+def renders_json(row: type[serializers.ModelSerializer[Any]], vendor: str) -> bool:
+    """Return whether this database vendor builds every field of the row shape as the values() path renders it."""
+    return _row_text(row, vendor) is not None
 
 
 def row_object(row: type[serializers.ModelSerializer[Any]], vendor: str, prefix: str = "") -> Expression:
@@ -128,7 +122,7 @@ def row_object(row: type[serializers.ModelSerializer[Any]], vendor: str, prefix:
     annotations: Mapping[str, Expression] = getattr(row.Meta, "annotations", {})
     pairs: dict[str, Any] = {}
     for name, declared in row().fields.items():
-        lookup = _lookup(declared.source or name)
+        lookup = orm_lookup(declared.source or name)
         if name in annotations:
             pairs[name] = _annotation(annotations[name], declared, prefix)
         elif isinstance(declared, serializers.ModelSerializer):
@@ -145,16 +139,27 @@ def select_json(
     row: type[serializers.ModelSerializer[Any]], queryset: QuerySet[Any], *columns: str
 ) -> QuerySet[Any, dict[str, Any]]:
     """Return the queryset's rows as dicts of ``columns`` and the row's JSON text under ``JSON_COLUMN``."""
-    return queryset.values(*columns, **{JSON_COLUMN: _row_text(row, connections[queryset.db].vendor)})
+    text = _row_text(row, connections[queryset.db].vendor)
+    if text is None:
+        raise NotImplementedError(f"{row.__name__}: the database cannot build every field (see renders_json())")
+    return queryset.values(*columns, **{JSON_COLUMN: text})
 
 
 @cache
-def _row_text(row: type[serializers.ModelSerializer[Any]], vendor: str) -> Expression:
-    """Return the row's JSON as text, made once per row shape: the query resolves a copy of it each time."""
-    return Cast(row_object(row, vendor), TextField())
+def _row_text(row: type[serializers.ModelSerializer[Any]], vendor: str) -> Expression | None:
+    """Return the row's JSON as text, or None where the vendor cannot build it; made once per row shape and vendor.
+
+    The query resolves a copy of the expression each time, so one made here serves every request.
+    """
+    if vendor not in VENDORS:
+        return None
+    try:
+        return Cast(row_object(row, vendor), TextField())
+    except NotImplementedError:
+        return None
 
 
-def _lookup(source: str) -> str:
+def orm_lookup(source: str) -> str:
     """Return the ORM lookup of a DRF source (``"author.name"`` is ``author__name``)."""
     return source.replace(".", "__")
 
@@ -177,7 +182,7 @@ def _nested(declared: serializers.ModelSerializer[Any], vendor: str, prefix: str
         return inner
     empty = Q()
     for sub, field in declared.fields.items():
-        empty &= Q(**{f"{prefix}{_lookup(field.source or sub)}__isnull": True})
+        empty &= Q(**{f"{prefix}{orm_lookup(field.source or sub)}__isnull": True})
     return AsJSON(Case(When(empty, then=Value(None)), default=inner))
 
 

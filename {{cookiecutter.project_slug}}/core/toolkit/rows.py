@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce
 from rest_framework import serializers
 
 from core.toolkit import dbjson
+from core.toolkit.dbjson import orm_lookup
 
 _M = TypeVar("_M", bound=models.Model)
 RowDict = dict[str, Any]
@@ -45,11 +46,6 @@ def count_of(rows: QuerySet[Any], field: str) -> Coalesce:
     """
     counted = rows.filter(**{field: OuterRef("pk")}).order_by().values(field).annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def _lookup(source: str) -> str:
-    """Return the ORM lookup of a DRF source (``"author.name"`` is ``author__name``)."""
-    return source.replace(".", "__")
 
 
 @dataclass
@@ -86,7 +82,6 @@ class Row(serializers.ModelSerializer[_M]):
     """The shape of a list's rows, built by the database with ``values()`` and documented from these fields."""
 
     _plans: ClassVar[dict[type["Row[Any]"], _Plan]] = {}
-    _json_support: ClassVar[dict[tuple[type["Row[Any]"], str], bool]] = {}
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         """Return the fields, all read-only: a row is a response shape, every field always there, null or not."""
@@ -135,11 +130,7 @@ class Row(serializers.ModelSerializer[_M]):
     @classmethod
     def renders_json(cls, queryset: QuerySet[Any, Any]) -> bool:
         """Return whether the queryset's database builds this shape's JSON as the values() path renders it."""
-        connection = connections[queryset.db]
-        known = cls._json_support.get((cls, connection.vendor))
-        if known is None:
-            known = cls._json_support[cls, connection.vendor] = dbjson.renders_json(cls, connection)
-        return known
+        return dbjson.renders_json(cls, connections[queryset.db].vendor)
 
     @classmethod
     def first(cls, queryset: QuerySet[_M]) -> RowDict | None:
@@ -178,17 +169,17 @@ class Row(serializers.ModelSerializer[_M]):
             if name in annotations:
                 plan.expressions[name] = annotations[name]
             elif isinstance(declared, Row):
-                prefix = _lookup(declared.source or name)
-                keys = {sub: f"{prefix}__{_lookup(field.source or sub)}" for sub, field in declared.fields.items()}
+                prefix = orm_lookup(declared.source or name)
+                keys = {sub: f"{prefix}__{orm_lookup(field.source or sub)}" for sub, field in declared.fields.items()}
                 plan.columns += keys.values()
                 plan.nested.append(_Nested(name, keys, declared.allow_null))
             elif isinstance(declared, serializers.ListField) and "." in (declared.source or ""):
-                lookup = _lookup(declared.source or name)
+                lookup = orm_lookup(declared.source or name)
                 plan.related.append(_RelatedList(name, lookup, f"{lookup.rsplit('__', 1)[0]}__pk"))
             elif declared.source == name:
                 plan.columns.append(name)
             else:
-                plan.expressions[name] = F(_lookup(declared.source or name))
+                plan.expressions[name] = F(orm_lookup(declared.source or name))
         if plan.related:
             model: type[models.Model] = cls.Meta.model
             pk_name = model._meta.pk.name
