@@ -77,6 +77,10 @@ TEMPLATES = [
 ]
 
 
+# Runs of one query on one connection before it is prepared (psycopg's default).
+PREPARE_THRESHOLD = 5
+
+
 def database_settings() -> dict[str, Any]:
     """Return the default database: PostgreSQL from DATABASE_URL, else the embedded SQLite file."""
     config: dict[str, Any] = env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
@@ -112,6 +116,12 @@ def database_settings() -> dict[str, Any]:
             "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=2.0),
         },
     }
+    if env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=True):
+        # A query run a few times on a connection is planned once and then only executed: the article list's query
+        # spends as long being planned as being run. Needs server-side binding (the parameters sent apart from the
+        # text, so a page's query has one text whatever its cursor). Off behind a pooler that cannot keep them
+        # (pgbouncer in transaction mode before 1.21, or without max_prepared_statements).
+        config["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD}
     return config
 
 

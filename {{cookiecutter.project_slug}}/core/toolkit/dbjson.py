@@ -25,6 +25,8 @@ from django.db.models.functions import Cast, JSONObject
 from django.db.models.sql.compiler import SQLCompiler
 from rest_framework import serializers
 
+from core.toolkit.precompiled import Precompiled
+
 JSON_COLUMN = "_json"
 VENDORS = frozenset({"postgresql", "sqlite"})
 # Model fields whose value the database writes in JSON exactly as orjson writes the values() path's Python value.
@@ -149,12 +151,12 @@ def select_json(
 def _row_text(row: type[serializers.ModelSerializer[Any]], vendor: str) -> Expression | None:
     """Return the row's JSON as text, or None where the vendor cannot build it; made once per row shape and vendor.
 
-    The query resolves a copy of the expression each time, so one made here serves every request.
+    One made here serves every request, resolved and compiled once per form of query (``Precompiled``).
     """
     if vendor not in VENDORS:
         return None
     try:
-        return Cast(row_object(row, vendor), TextField())
+        return Precompiled(Cast(row_object(row, vendor), TextField()))
     except NotImplementedError:
         return None
 

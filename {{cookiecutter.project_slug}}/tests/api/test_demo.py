@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from api.models import Article, Author, Comment, Tag
 
@@ -48,3 +49,21 @@ def test_seed_demo_reset_starts_over() -> None:
 def test_seed_demo_refuses_a_negative_count() -> None:
     with pytest.raises(CommandError, match="0 or more"):
         call_command("seed_demo", articles=-1)
+
+
+def test_seed_demo_leaves_the_planner_statistics_of_the_tables_it_filled() -> None:
+    call_command("seed_demo", articles=30)
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ANALYZE writes pg_class outside the transaction, so a past run's figures stay: ask when, not what.
+            cursor.execute(
+                "SELECT last_analyze >= transaction_timestamp() FROM pg_stat_user_tables WHERE relname = %s",
+                ["api_article"],
+            )
+        else:
+            cursor.execute("SELECT CAST(stat AS INTEGER) = 30 FROM sqlite_stat1 WHERE tbl = %s", ["api_article"])
+        analyzed = cursor.fetchone()
+
+    assert analyzed is not None
+    assert analyzed[0]

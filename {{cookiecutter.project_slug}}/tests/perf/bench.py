@@ -27,7 +27,7 @@ from typing import Any
 
 from tests.perf.load import add_load_options, load_generator, rounds_in_turn, run_load
 from tests.perf.report import Stage, StageResult, write
-from tests.perf.servers import PROJECT, SERVERS, manage, prepare, production_env
+from tests.perf.servers import PROJECT, SERVERS, manage, prepare, production_env, served_workers
 
 RESULTS = PROJECT / "var" / "bench"
 PORT = 8111
@@ -83,6 +83,9 @@ def _parse_arguments() -> argparse.Namespace:
     """Return the command-line options, or exit with a one-line error naming what to type instead."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_load_options(parser)
+    # The workers the project is served with: sync workers wait on PostgreSQL and Redis, and 2 x cores + 1 of them
+    # keep the cores busy meanwhile, as gunicorn's documentation advises.
+    parser.set_defaults(workers=served_workers())
     parser.add_argument("--items-per-page", type=int, default=50, help="1 to 1000 (default: 50)")
     parser.add_argument(
         "--stages", type=numbers, default=[], help="stage numbers to run, such as 4,5,7 (default: all)"

@@ -24,7 +24,7 @@ from http.client import HTTPConnection
 from typing import Any, NamedTuple
 
 from tests.perf.load import LoadResult, add_load_options, load_generator, rounds_in_turn, run_load
-from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
+from tests.perf.servers import PROJECT, gunicorn, prepare, production_env, served_workers
 
 RESULTS = PROJECT / "var" / "bench" / "endpoints.md"
 PORT = 8111
@@ -118,6 +118,9 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", default="", help=f"comma-separated paths with their query, such as {EXAMPLE_URLS}")
     add_load_options(parser)
+    # The workers the project is served with: sync workers wait on PostgreSQL and Redis, and 2 x cores + 1 of them
+    # keep the cores busy meanwhile, as gunicorn's documentation advises.
+    parser.set_defaults(workers=served_workers())
     return parser.parse_args(argv)
 
 

@@ -31,7 +31,7 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per stage and round")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default: %(default)s)")
 
 
 def rounds_in_turn(stages: int, rounds: int) -> Iterator[tuple[int, int]]:

@@ -1,6 +1,7 @@
 """Servers for benchmarks and fuzzing: the project's gunicorn or granian on loopback, with the production settings."""
 
 import os
+import runpy
 import secrets
 import signal
 import socket
@@ -29,6 +30,12 @@ def production_env(**variables: str) -> dict[str, str]:
         "DJANGO_READ_DOT_ENV_FILE": "true",
         **variables,
     }
+
+
+def served_workers() -> int:
+    """Return the workers ``make serve`` starts here: gunicorn.conf.py's (``2 x cores + 1``, or GUNICORN_WORKERS)."""
+    workers: int = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))["workers"]
+    return workers
 
 
 def manage(*args: str, env: Mapping[str, str]) -> None:
