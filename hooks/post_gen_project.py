@@ -49,6 +49,8 @@ OPTION_FILES = {
         "tests/perf/test_report.py",
         "tests/perf/chart.py",
         "tests/perf/reference",
+        "tests/perf/edge_writes.py",
+        "tests/edge/test_through_varnish.py",
         "tests/chaos",
     ],
 }

@@ -24,9 +24,13 @@ class StrictCharField(serializers.CharField):
     default_error_messages = {"not_a_string": "Not a valid string."}
 
     def to_internal_value(self, data: Any) -> str:
-        """Return the validated string, refusing any other JSON type."""
+        """Return the validated string, refusing any other JSON type, and a string longer than the maximum."""
         if not isinstance(data, str):
             self.fail("not_a_string")
+        # Measured as sent, as the schema's maxLength is: DRF measures after trimming the whitespace at either end,
+        # so 201 characters, one of them a leading space, would pass a maximum of 200.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 

@@ -9,14 +9,14 @@ import argparse
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
+
+from deploy.supervise import stop, supervise
 
 DEPLOY = Path(__file__).resolve().parent
 PROJECT = DEPLOY.parent
@@ -30,7 +30,6 @@ UPSTREAM = f"unix:{PREFIX / 'gunicorn.sock'}"
 SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
 INSTALL_HINT = "install it with `apt-get install nginx` (Debian, Ubuntu) or `brew install nginx`, or set NGINX"
 STARTUP_SECONDS = 10
-STOP_SECONDS = 30
 
 
 def find_nginx() -> str | None:
@@ -93,39 +92,13 @@ def _wait_until_listening(process: subprocess.Popen[bytes], pid_file: Path) -> N
     raise RuntimeError(f"nginx did not start within {STARTUP_SECONDS} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server process (SIGTERM: nginx and gunicorn both finish at once) and wait for it."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def main() -> int:
     """Serve until interrupted or until a server stops; return the exit status."""
     options = _parse_arguments()
-    # SIGTERM ends the wait below as Ctrl-C does, so both servers are stopped either way.
-    signal.signal(signal.SIGTERM, _interrupt)
-    servers: list[subprocess.Popen[bytes]] = []
-    try:
-        if not options.nginx_only:
-            servers.append(_start_gunicorn(options.upstream))
-        with nginx(listen=options.listen, upstream=options.upstream) as front:
-            servers.append(front)
-            print(f"nginx on http://{options.listen}/, gunicorn on {options.upstream}; Ctrl-C stops both", flush=True)
-            while all(server.poll() is None for server in servers):
-                time.sleep(0.5)
-    except KeyboardInterrupt:
-        return 0
-    except RuntimeError as error:
-        print(f"deploy.front: {error}", file=sys.stderr)
-    finally:
-        for server in servers:
-            stop(server)
-    return 1
+    banner = f"nginx on http://{options.listen}/, gunicorn on {options.upstream}; Ctrl-C stops both"
+    front = nginx(listen=options.listen, upstream=options.upstream)
+    app = None if options.nginx_only else lambda: _start_gunicorn(options.upstream)
+    return supervise("deploy.front", front, banner, app)
 
 
 def _parse_arguments() -> argparse.Namespace:
@@ -142,11 +115,6 @@ def _start_gunicorn(upstream: str) -> subprocess.Popen[bytes]:
     PREFIX.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
     return subprocess.Popen(command, cwd=PROJECT, env={**os.environ, "GUNICORN_BIND": upstream})  # noqa: S603
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Raise KeyboardInterrupt, so SIGTERM stops the servers as Ctrl-C does."""
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

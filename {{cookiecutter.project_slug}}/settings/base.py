@@ -9,6 +9,9 @@ from typing import Any
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from core.toolkit.edge import parse_purge_url
 
 django_stubs_ext.monkeypatch()
 
@@ -166,6 +169,17 @@ def local_cache_setting() -> bool:
     return on
 
 
+def edge_purge_urls() -> list[str]:
+    """Return the edges' purge URLs, or stop start-up naming one that is not ``http://HOST:PORT``."""
+    urls = [url.strip() for url in env.list("DJANGO_EDGE_PURGE_URLS", default=[]) if url.strip()]
+    for url in urls:
+        try:
+            parse_purge_url(url)
+        except ImproperlyConfigured as exc:
+            raise SystemExit(str(exc)) from None
+    return urls
+
+
 def throttle_cache_settings(default: dict[str, Any]) -> dict[str, Any]:
     """Return the throttles' cache: the default cache, but raising its errors (see core/plumbing/throttling.py)."""
     options = {name: value for name, value in default.get("OPTIONS", {}).items() if name != "IGNORE_EXCEPTIONS"}
@@ -275,6 +289,18 @@ API_LOCAL_CACHE_MAX_BYTES = env.int("DJANGO_API_LOCAL_CACHE_MAX_BYTES", default=
 API_CACHE_MAX_AGE = env.int("DJANGO_API_CACHE_MAX_AGE", default=0)
 API_CACHE_S_MAXAGE = env.int("DJANGO_API_CACHE_S_MAXAGE", default=10)
 API_CACHE_STALE_WHILE_REVALIDATE = env.int("DJANGO_API_CACHE_STALE_WHILE_REVALIDATE", default=30)
+# The edge (core/toolkit/edge.py, deploy/varnish/default.vcl): with purge URLs, public cached reads carry their
+# surrogate keys and a Surrogate-Control, and each landed invalidation purges those keys at every edge before the
+# write's response. Empty (the default): no header, no purge. The key header is the edge's: xkey for Varnish's vmod.
+API_EDGE_PURGE_URLS = edge_purge_urls()
+API_EDGE_KEY_HEADER = env.str("DJANGO_EDGE_KEY_HEADER", default="xkey")
+# How long the edge keeps a public read (a lost purge serves stale data at most this long), and how long past that
+# it may answer with it while fetching a new one; past the TTL, stale too while the backend is down, for up to
+# API_CACHE_STALE_IF_ERROR seconds.
+API_EDGE_TTL = env.int("DJANGO_EDGE_TTL", default=3600)
+API_EDGE_GRACE = env.int("DJANGO_EDGE_GRACE", default=10)
+# Seconds a purge may take to connect, and again to be answered, before it is logged as failed.
+API_EDGE_PURGE_TIMEOUT = env.float("DJANGO_EDGE_PURGE_TIMEOUT", default=0.5)
 # Whether a cached read checks that its cache_models cover every table its rebuild read (core.toolkit.audit):
 # "raise" fails the request (tests), "log" logs an error (local), None skips the check and costs nothing.
 API_CACHE_AUDIT: str | None = None

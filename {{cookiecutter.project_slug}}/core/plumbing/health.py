@@ -1,4 +1,4 @@
-"""The health check: whether the database and the cache answer, and whether cache invalidations are pending.
+"""The health check: whether the database and the cache answer, whether invalidations are pending, and the edge.
 
 Load balancers poll it every few seconds, so it also retries the invalidations the cache refused: once the cache
 is back they land within one poll even if the process that recorded them is gone.
@@ -14,6 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
+from core.toolkit import edge
 from core.toolkit.caching import land_pending_bumps, pending_bumps
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def invalidations_pending(*, land: bool) -> dict[str, float] | None:
 
 @require_safe
 def health(request: HttpRequest) -> JsonResponse:
-    """Return 200 when the database and the cache answer, else 503, with each one's state.
+    """Return 200 when the database and the cache answer, else 503, with each one's state (and each edge's).
 
     While invalidations wait for the cache the status is "degraded", still a 200: every read is answered, and those
     the pending invalidations concern may be stale.
@@ -74,8 +75,15 @@ def health(request: HttpRequest) -> JsonResponse:
     states = {name: "ok" if answers else "down" for name, answers in checks.items()}
     pending = invalidations_pending(land=checks["cache"]) if checks["database"] else None
     states["invalidation"] = "unknown" if not checks["database"] else "pending" if pending else "ok"
-    body: dict[str, Any] = {"status": "unavailable" if not healthy else "degraded" if pending else "ok"}
+    # Reported, never a 503: without the edge every read is still answered, by the application.
+    edges = edge.probe() if edge.configured() else {}
+    if edges:
+        states["edge"] = "ok" if all(state == "ok" for state in edges.values()) else "degraded"
+    degraded = pending or states.get("edge", "ok") != "ok"
+    body: dict[str, Any] = {"status": "unavailable" if not healthy else "degraded" if degraded else "ok"}
     body["checks"] = states
+    if edges:
+        body["edges"] = edges
     if pending:
         body["pending_invalidations"] = pending
     response = JsonResponse(body, status=200 if healthy else 503)

@@ -44,7 +44,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.toolkit import local
+from core.toolkit import edge, local
 from core.toolkit.models import PendingInvalidation
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,11 @@ def child_models(model: ModelClass) -> list[ModelClass]:
 def version_key(model: ModelClass) -> str:
     """Return the cache key of a model's version."""
     return VERSION_PREFIX + model._meta.label_lower
+
+
+def surrogate_keys(version_keys: Iterable[str]) -> list[str]:
+    """Return the edge's keys of these version keys: the same names without the prefix (``api.article:42``)."""
+    return [key.removeprefix(VERSION_PREFIX) for key in version_keys]
 
 
 def object_version_key(model: ModelClass, pk: object) -> str:
@@ -275,6 +280,8 @@ def _set_versions(keys: Collection[str]) -> bool:
             # Only once the bump landed: published before, a worker could read the old versions again after the
             # message and keep them. A publish that fails leaves the bump pending, and its retry publishes again.
             local.publish(versions)
+        # After the bump, so whatever the edge fetches once it has purged is built from the new versions.
+        edge.purge(surrogate_keys(keys))
         return True
     except Exception:
         # Any backend error means the same thing here: the bump did not land.

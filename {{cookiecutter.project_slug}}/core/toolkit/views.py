@@ -28,6 +28,7 @@ afresh and never cached, so the debug toolbar shows the view's real queries.
 import hashlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any, ClassVar, NamedTuple, TypeGuard
 from urllib.parse import urlencode
 
@@ -48,6 +49,7 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from core.plumbing.exceptions import DATABASE_UNAVAILABLE
 from core.plumbing.parsers import LIST_FIELDS, plain_values
+from core.toolkit import edge
 from core.toolkit.audit import report_unwatched, tables_read, unwatched_models, watched_models
 from core.toolkit.browsable import BrowsableAPIRenderer
 from core.toolkit.caching import (
@@ -61,6 +63,7 @@ from core.toolkit.caching import (
     read_entry,
     store_and_unlock,
     store_entry,
+    surrogate_keys,
     unlock_entry,
     version_key,
     wait_for_entry,
@@ -74,6 +77,9 @@ from core.toolkit.rows import Row, RowDict
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 # Where CachedReadMiddleware leaves the lookup of a public read it could not answer, for the view's own use.
 PUBLIC_MISS = "_cached_read_public_miss"
+# The scope of an entry every client shares, and the prefix of one user's own entries (``cache_per_user``).
+PUBLIC_SCOPE = "public"
+USER_SCOPE = "user:"
 
 logger = logging.getLogger(__name__)
 
@@ -255,9 +261,9 @@ class CachedReadView(SlimView):
         if refused is not None:
             return refused
         if request.method in self._public and not wants_browsable_api(request):
-            lookup = self._lookup(request, kwargs, scope="public")
+            lookup = self._lookup(request, kwargs, scope=PUBLIC_SCOPE)
             if lookup.entry is not None:
-                return entry_response(request, lookup.entry, per_user=False)
+                return self._respond(request, lookup.entry, kwargs, PUBLIC_SCOPE)
             self.public_lookup = lookup
         return None
 
@@ -268,7 +274,7 @@ class CachedReadView(SlimView):
         scope = self._scope(request)
         lookup = self.public_lookup if self.public_lookup is not None else self._lookup(request, kwargs, scope)
         if lookup.entry is not None:
-            return entry_response(request, lookup.entry, per_user=self.cache_per_user)
+            return self._respond(request, lookup.entry, kwargs, scope)
         key = self.cache_key(request, kwargs, scope)
         locked = lock_entry(key, settings.API_CACHE_LOCK_TIMEOUT)
         try:
@@ -276,7 +282,7 @@ class CachedReadView(SlimView):
                 # Another process is rebuilding this entry: wait for it rather than run the same queries.
                 entry = wait_for_entry(key, lookup.versions, settings.API_CACHE_LOCK_WAIT)
                 if entry is not None:
-                    return entry_response(request, entry, per_user=self.cache_per_user)
+                    return self._respond(request, entry, kwargs, scope)
             self._spend_miss_budget(request)
             try:
                 status, body = self._build(kwargs)
@@ -288,7 +294,7 @@ class CachedReadView(SlimView):
             # Stored as the lock goes, in the same round trip, so the readers waiting for it find it.
             entry = self._store(key, lookup, status, body, unlock=bool(locked))
             locked = False
-            return entry_response(request, entry, per_user=self.cache_per_user)
+            return self._respond(request, entry, kwargs, scope)
         finally:
             if locked:
                 unlock_entry(key)
@@ -315,11 +321,20 @@ class CachedReadView(SlimView):
         filters.is_valid(raise_exception=True)
         return dict(filters.validated_data)
 
+    def _respond(
+        self, request: HttpRequest, entry: CachedResponse, kwargs: dict[str, Any], scope: str
+    ) -> HttpResponseBase:
+        """Return the entry's response; a public 200 also names its surrogate keys for the edge, when there is one."""
+        response = entry_response(request, entry, per_user=scope.startswith(USER_SCOPE))
+        if scope == PUBLIC_SCOPE and entry.status == HTTPStatus.OK and edge.configured():
+            edge.patch_edge_headers(response, surrogate_keys(self.version_keys(kwargs)))
+        return response
+
     def _scope(self, request: Request) -> str:
         """Return whose entry this is: the public's, signed-in users' alike, or with ``cache_per_user`` the user's."""
         if self.cache_per_user:
-            return f"user:{request.user.pk}"
-        return "public" if request.method in self._public else "members"
+            return f"{USER_SCOPE}{request.user.pk}"
+        return PUBLIC_SCOPE if request.method in self._public else "members"
 
     def _lookup(self, request: HttpRequest, kwargs: dict[str, Any], scope: str) -> Lookup:
         """Return what the cache holds for this request: the current entry, the versions, a stale entry."""

@@ -72,6 +72,18 @@ def test_bad_article_bodies_get_a_json_4xx(
     assert field in response.json()
 
 
+@pytest.mark.parametrize("padding", ["\f", " ", "\u00a0"])
+def test_a_title_over_its_maximum_is_refused_even_when_trimming_its_whitespace_would_bring_it_under(
+    writer_client: APIClient, writer_author: Author, padding: str
+) -> None:
+    title = padding + "x" * 200  # the schema's maxLength is 200, and it counts what is sent
+
+    response = writer_client.post("/api/articles/", {"title": title, "body": "x"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"title": ["Ensure this field has no more than 200 characters."]}
+
+
 def test_a_body_over_the_size_limit_is_a_413(writer_client: APIClient, writer_author: Author) -> None:
     body = b'{"title": "x", "body": "' + b"x" * 1_100_000 + b'"}'
 

@@ -25,6 +25,9 @@ from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
 
+from deploy.edge import INSTALL_HINT, find_varnishd, varnish
+from tests.perf import edge_writes
+from tests.perf.edge_writes import EdgeWrites
 from tests.perf.load import add_load_options, load_generator, rounds_in_turn, run_load
 from tests.perf.report import Stage, StageResult, write
 from tests.perf.servers import PROJECT, SERVERS, manage, prepare, production_env, served_workers
@@ -34,6 +37,7 @@ PORT = 8111
 SEED_ARTICLES = 1200  # 90% published: enough for the 1,000-item page of the sweep
 REAL_LIST = "/api/articles/"
 WARM_UP_SECONDS = 1.0
+EDGE = "edge"
 CPU_SECONDS = 1.0
 
 STAGES = [
@@ -46,7 +50,17 @@ STAGES = [
     Stage(7, "django-ninja", "/bench/ninja/articles/", "django-ninja serving the same values() rows, orjson"),
     Stage(8, "raw view", "/bench/raw/", "a plain Django function view returning the same cached bytes", ceiling=True),
     Stage(9, "bare WSGI", "/bench/wsgi/", "a bare WSGI callable returning the same cached bytes", ceiling=True),
+    Stage(
+        10,
+        "edge",
+        REAL_LIST,
+        "the real endpoint through Varnish (deploy/varnish/default.vcl): a hit at the edge",
+        edge=True,
+    ),
 ]
+# Varnish in front of the first server, for the edge stage; and two servers that time writes, with and without it.
+EDGE_PORT = PORT + 50
+WRITE_PORTS = (PORT + 60, PORT + 61)
 SWEEP_STAGES = (2, 4, 5)
 
 
@@ -54,10 +68,17 @@ def main() -> None:
     """Seed, check, measure and report."""
     options = _parse_arguments()
     stages = [stage for stage in STAGES if not options.stages or stage.number in options.stages]
-    env = production_env(DJANGO_SETTINGS_MODULE="settings.bench", DJANGO_TOOLS="", DJANGO_SERVER_TIMING="off")
+    edge = any(stage.edge for stage in stages) and _edge_available()
+    stages = [stage for stage in stages if edge or not stage.edge]
+    # With the edge stage, the project runs as it would behind Varnish: public reads carry their surrogate keys.
+    edge_env = {"DJANGO_EDGE_PURGE_URLS": f"http://127.0.0.1:{EDGE_PORT}"} if edge else {}
+    env = production_env(
+        DJANGO_SETTINGS_MODULE="settings.bench", DJANGO_TOOLS="", DJANGO_SERVER_TIMING="off", **edge_env
+    )
     generator = load_generator()
     prepare(env)
-    manage("seed_demo", "--articles", str(SEED_ARTICLES), env=env)
+    # Seeded before the edge starts: its invalidations have nothing to purge there yet.
+    manage("seed_demo", "--articles", str(SEED_ARTICLES), env=_without_edge(env))
     # Django starts only now, in this process too, on the settings the environment above gives the server.
     os.environ.update(env)
     import django
@@ -71,12 +92,47 @@ def main() -> None:
             )
             for index, name in enumerate(options.servers)
         }
+        if edge:
+            workdir = RESULTS / "edge"
+            front = f"127.0.0.1:{EDGE_PORT}"
+            servers.enter_context(varnish(listen=front, backend_host="127.0.0.1", backend_port=PORT, workdir=workdir))
+            bases[EDGE] = f"http://{front}"
         compared = _measure(bases, [(stage, options.items_per_page) for stage in stages], options)
         first = {options.servers[0]: bases[options.servers[0]]}
         sweep = _measure(first, sweep_cases, options) if sweep_cases else []
+        writes = _measure_edge_writes(bases, env, servers) if edge else None
     settings = {**vars(options), "generator": generator}
     results = [result for result in compared if result.server == options.servers[0]]
-    write(results, sweep, settings=settings, folder=RESULTS, compared=compared)
+    write(results, sweep, settings=settings, folder=RESULTS, compared=compared, edge_writes=writes)
+
+
+def _measure_edge_writes(bases: dict[str, str], env: dict[str, str], servers: ExitStack) -> EdgeWrites:
+    """Return what the edge costs a write and how soon it serves one, timing writes on two like servers.
+
+    The two differ only in the edge: one purges it, the other has none; one worker each, the same application.
+    """
+    with_edge = servers.enter_context(SERVERS["gunicorn"](WRITE_PORTS[0], workers=1, env=env))
+    without_edge = servers.enter_context(SERVERS["gunicorn"](WRITE_PORTS[1], workers=1, env=_without_edge(env)))
+    token, article = edge_writes.writer()
+    print(
+        f"Edge writes: {edge_writes.WRITES} writes on each of two servers, with and without the edge, then through it"
+    )
+    return edge_writes.measure(
+        with_edge=with_edge, without_edge=without_edge, edge=bases[EDGE], token=token, article=article
+    )
+
+
+def _without_edge(env: dict[str, str]) -> dict[str, str]:
+    """Return the environment with no edge configured."""
+    return {key: value for key, value in env.items() if key != "DJANGO_EDGE_PURGE_URLS"}
+
+
+def _edge_available() -> bool:
+    """Return whether varnishd can run the edge stage; say why not when it cannot."""
+    if find_varnishd() is None:
+        print(f"Stage 10 (edge) left out: varnishd not found; {INSTALL_HINT}.")
+        return False
+    return True
 
 
 def _parse_arguments() -> argparse.Namespace:
@@ -132,11 +188,18 @@ def _measure(bases: dict[str, str], cases: list[tuple[Stage, int]], options: arg
     """Return each (stage, page size) case's measurements on each server: checked, measured in process, loaded."""
     sizes = dict.fromkeys(size for _, size in cases)
     prepared: dict[int, tuple[str, int]] = {}
-    for base in bases.values():  # each server is checked; they serve the same bytes, so the same ETag and items
+    for base in bases.values():  # each server is checked (and the edge); they serve the same bytes and items
         prepared |= {size: _prepare(base, [stage for stage, at in cases if at == size], size) for size in sizes}
     cpu_seconds = min(CPU_SECONDS, options.duration)
     in_process = [_measure_in_process(stage, size, *prepared[size], cpu_seconds=cpu_seconds) for stage, size in cases]
-    results = [replace(result, server=server, runs=[]) for server in bases for result in in_process]
+    servers = [server for server in bases if server != EDGE]
+    # The edge stage runs once, through Varnish in front of the first server.
+    results = [
+        replace(result, server=server, runs=[])
+        for server in servers
+        for result in in_process
+        if not result.stage.edge or server == servers[0]
+    ]
     headers = [
         {"If-None-Match": prepared[result.page_size][0]} if result.stage.conditional else {} for result in results
     ]
@@ -151,14 +214,15 @@ def _measure(bases: dict[str, str], cases: list[tuple[Stage, int]], options: arg
         result.runs.append(run)
         errors = f" ({run.errors} errors)" if run.errors else ""
         rate = f"{run.requests_per_second:,.0f} req/s{errors}"
-        server = f"{result.server}, " if len(bases) > 1 else ""
+        server = f"{result.server}, " if len(servers) > 1 else ""
         print(f"round {round_number}: {server}{result.label}, {result.items} items: {rate}")
     return results
 
 
 def _url(bases: dict[str, str], result: StageResult) -> str:
-    """Return the URL of a case on its server."""
-    return f"{bases[result.server]}{result.stage.path}?page_size={result.page_size}"
+    """Return the URL of a case on its server, or through the edge."""
+    base = bases[EDGE] if result.stage.edge else bases[result.server]
+    return f"{base}{result.stage.path}?page_size={result.page_size}"
 
 
 def _prepare(base: str, stages: list[Stage], size: int) -> tuple[str, int]:
@@ -220,6 +284,9 @@ def _measure_in_process(stage: Stage, size: int, etag: str, items: int, *, cpu_s
         call()
         calls += 1
     cpu_us = (time.process_time() - started) / calls * 1e6
+    if stage.edge:
+        # A hit at the edge never reaches the application: no query, none of its CPU.
+        return StageResult(stage, size, items, 0, body_size, 0.0)
     return StageResult(stage, size, items, len(queries), body_size, cpu_us)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.perf.chart import stage_chart, sweep_chart
+from tests.perf.edge_writes import EdgeWrites, table
 from tests.perf.load import LoadResult
 from tests.perf.machine import machine
 
@@ -24,6 +25,7 @@ class Stage:
     what: str
     conditional: bool = False
     ceiling: bool = False
+    edge: bool = False
 
 
 @dataclass
@@ -133,10 +135,11 @@ RATIO_TARGETS = [
     ("cold", "optimized", 5.0, True),
     ("cold", "django-ninja", 1.2, False),
     ("cold", "django-ninja", 2.0, True),
+    ("edge", "warm", 10.0, False),
 ]
 
 
-def targets(results: list[StageResult], sweep: list[StageResult]) -> str:
+def targets(results: list[StageResult], sweep: list[StageResult], edge_writes: EdgeWrites | None = None) -> str:
     """Return the template's performance targets, each with what this run measured and whether it is met."""
     stage = {result.stage.name: result for result in results}
     lines = ["| target | measured | met |", "|---|--:|---|"]
@@ -152,6 +155,17 @@ def targets(results: list[StageResult], sweep: list[StageResult]) -> str:
     if "warm" in stage:
         p99 = stage["warm"].median("p99_ms")
         add("warm p99 under 10 ms", f"{p99:.2f} ms", p99 < 10)
+    if "edge" in stage:
+        p99 = stage["edge"].median("p99_ms")
+        add("edge p99 under 2 ms", f"{p99:.2f} ms", p99 < 2)
+    if edge_writes is not None:
+        added = edge_writes.added_ms
+        add("purging adds under 2 ms to a write", f"{added:.2f} ms", added < 2)
+        add(
+            "no stale read through the edge after a write's answer",
+            str(edge_writes.stale_reads),
+            not edge_writes.stale_reads,
+        )
     for name in ("warm", "304"):
         if name in stage:
             add(f"{name}: no query", str(stage[name].queries), stage[name].queries == 0)
@@ -185,6 +199,7 @@ def write(
     settings: dict[str, Any],
     folder: Path,
     compared: list[StageResult] | None = None,
+    edge_writes: EdgeWrites | None = None,
 ) -> None:
     """Print the report and write it to folder as results.md, results.json, stages.png and sweep.png.
 
@@ -221,7 +236,16 @@ def write(
             "second under load; CPU µs per item is CPU/request divided by the items.",
             sweep_table(sweep),
         ]
-    sections += ["The template's targets (ratios are medians of the rounds' ratios):", targets(results, sweep)]
+    if edge_writes is not None:
+        sections += [
+            f"Writes and the edge ({edge_writes.writes} writes each way; the first three rows alternate the two "
+            "servers, the others go through the edge):",
+            table(edge_writes),
+        ]
+    sections += [
+        "The template's targets (ratios are medians of the rounds' ratios):",
+        targets(results, sweep, edge_writes),
+    ]
     text = "\n\n".join(sections) + "\n"
     references = {result.stage.number: result for result in results if result.stage.number in (2, 8)}
     print("\n" + text)
@@ -237,6 +261,7 @@ def write(
         ],
         "sweep": [_as_json(result) for result in sweep],
         "servers": [_as_json(result) for result in compared or [] if len(servers) > 1],
+        "edge_writes": asdict(edge_writes) | {"added_ms": edge_writes.added_ms} if edge_writes else None,
     }
     (folder / "results.json").write_text(json.dumps(data, indent=2) + "\n")
     _charts(results, sweep, subtitles=(f"{host}\n{setup}", f"{host}\n{load}"), folder=folder)
