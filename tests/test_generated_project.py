@@ -61,12 +61,12 @@ def test_default_project_suite_passes_on_postgresql_and_redis(workspace: Callabl
     assert "REDIS_URL is set" in result.stdout
 
 
-@pytest.mark.parametrize("backends", ["embedded", "postgresql_redis"])
 def varnish_available() -> bool:
     """Return whether the generated project finds varnishd here (on the PATH or in /usr/sbin, as Debian puts it)."""
     return shutil.which("varnishd", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"])) is not None
 
 
+@pytest.mark.parametrize("backends", ["embedded", "postgresql_redis"])
 def test_make_bench_measures_every_stage_and_draws_both_charts(
     workspace: Callable[[str], Path], backends: str
 ) -> None:
