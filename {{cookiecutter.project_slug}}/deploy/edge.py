@@ -14,12 +14,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from deploy.supervise import stop, supervise
+from deploy.supervise import running, supervise
 
 DEPLOY = Path(__file__).resolve().parent
 PROJECT = DEPLOY.parent
@@ -96,29 +95,15 @@ def varnish(
         render(backend_host=backend_host, backend_port=backend_port, purgers=purgers, probe_interval=probe_interval)
     )
     command = varnishd_command(executable, listen=listen, vcl=vcl, workdir=workdir)
-    process = subprocess.Popen(command)  # noqa: S603 - our own command line
-    try:
-        _wait_until_answering(process, listen)
-        yield process
-    finally:
-        stop(process)
-
-
-def _wait_until_answering(process: subprocess.Popen[bytes], listen: str) -> None:
-    """Return once varnishd answers a PURGE without keys (400 from the VCL); raise if it exits or takes long.
-
-    The 400 comes from the VCL itself, so another server on the port, or a varnishd still compiling, does not
-    count. From outside the purgers' ACL the answer is 403, which also proves it is ours.
-    """
     host, port = _split(listen)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"varnishd exited with status {process.returncode} (its reason is printed above)")
-        if _purge_status(host, port) in (400, 403):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"varnishd did not start within {STARTUP_SECONDS} s")
+
+    def ready(process: subprocess.Popen[bytes]) -> bool:
+        # A PURGE without keys gets the VCL's own 400, so another server on the port, or a varnishd still
+        # compiling, does not count. From outside the purgers' ACL the answer is 403, which also proves it is ours.
+        return _purge_status(host, port) in (400, 403)
+
+    with running(command, name="varnishd", ready=ready, seconds=STARTUP_SECONDS, poll=0.1) as process:
+        yield process
 
 
 def _purge_status(host: str, port: int) -> int | None:

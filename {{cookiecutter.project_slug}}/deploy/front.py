@@ -11,12 +11,11 @@ import pwd
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from deploy.supervise import stop, supervise
+from deploy.supervise import running, supervise
 
 DEPLOY = Path(__file__).resolve().parent
 PROJECT = DEPLOY.parent
@@ -69,27 +68,15 @@ def nginx(*, listen: str, upstream: str, prefix: Path = PREFIX) -> Iterator[subp
     config = write_config(prefix, listen=listen, upstream=upstream)
     pid_file = prefix / PID_FILE
     pid_file.unlink(missing_ok=True)
-    process = subprocess.Popen(nginx_command(executable, prefix, config))  # noqa: S603 - our own command line
-    try:
-        _wait_until_listening(process, pid_file)
+    command = nginx_command(executable, prefix, config)
+
+    def ready(process: subprocess.Popen[bytes]) -> bool:
+        # nginx writes its pid file after binding. Not a test connection: another server already on the port
+        # would answer it.
+        return pid_file.is_file() and pid_file.read_text().strip() == str(process.pid)
+
+    with running(command, name="nginx", ready=ready, seconds=STARTUP_SECONDS, poll=0.05) as process:
         yield process
-    finally:
-        stop(process)
-
-
-def _wait_until_listening(process: subprocess.Popen[bytes], pid_file: Path) -> None:
-    """Return once nginx has written its pid file, which it does after binding; raise if it exits or takes long.
-
-    Not a test connection: another server already on the port would answer it.
-    """
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with status {process.returncode} (its reason is printed above)")
-        if pid_file.is_file() and pid_file.read_text().strip() == str(process.pid):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nginx did not start within {STARTUP_SECONDS} s")
 
 
 def main() -> int:

@@ -4,8 +4,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
 
 STOP_SECONDS = 30
@@ -40,6 +40,27 @@ def supervise(
         for server in servers:
             stop(server)
     return 1
+
+
+@contextmanager
+def running(
+    command: list[str], *, name: str, ready: Callable[[subprocess.Popen[bytes]], bool], seconds: float, poll: float
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run command until the block ends, from when ``ready`` says it serves; raise if it exits or takes too long."""
+    process = subprocess.Popen(command)  # noqa: S603 - our own command line
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with status {process.returncode} (its reason is printed above)")
+            if ready(process):
+                break
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"{name} did not start within {seconds:g} s")
+            time.sleep(poll)
+        yield process
+    finally:
+        stop(process)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -29,14 +29,8 @@ pytestmark = pytest.mark.edge
 WORKERS = 4
 TRIALS = 1000
 READERS = 4
-SETUP = """
-from api.factories import ArticleFactory, AuthorFactory
-from django.contrib.auth.models import User
-from rest_framework.authtoken.models import Token
-user = User.objects.create_user("edge-writer")
-article = ArticleFactory.create(author=AuthorFactory.create(user=user), status="published")
-print(Token.objects.create(user=user).key, article.pk)
-"""
+# The writer and their article, in the site's own database: the benchmark's writer (tests/perf/edge_writes.py).
+SETUP = "from tests.perf.edge_writes import writer; print(*writer())"
 
 
 @dataclass
