@@ -42,8 +42,12 @@ def writer() -> tuple[str, int]:
 
     from api.factories import ArticleFactory, AuthorFactory
 
-    user = User.objects.create_user(f"bench-writer-{time.time_ns()}")
-    article = ArticleFactory.create(author=AuthorFactory.create(user=user), status="published")
+    # Named after the user, not the factories' sequences, which start again in each process: a database a
+    # previous run wrote to already holds their first email and slug.
+    name = f"bench-writer-{time.time_ns()}"
+    user = User.objects.create_user(name)
+    author = AuthorFactory.create(user=user, email=f"{name}@example.com")
+    article = ArticleFactory.create(author=author, slug=name, status="published")
     return Token.objects.create(user=user).key, article.pk
 
 
