@@ -117,9 +117,10 @@ def main() -> int:
     remove_unchosen_options(root)
     install_lock_file(root)
     write_env_file(root)
+    steps = "install, migrate, demo data" if INCLUDE_EXAMPLE_API else "install, migrate"
     print(
         "\nCreated {{ cookiecutter.project_slug }}. Next:\n"
-        "  cd {{ cookiecutter.project_slug }} && make run    # install, migrate, demo data, http://127.0.0.1:8000\n"
+        f"  cd {{ cookiecutter.project_slug }} && make run    # {steps}, http://127.0.0.1:8000\n"
         "  make test                        # ruff, mypy and pytest\n"
     )
     return 0

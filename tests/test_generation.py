@@ -11,6 +11,7 @@ from tests.conftest import COMBINATIONS
 TOP_LEVEL = {
     "api", "core", "deploy", "settings", "templates", "tests", "var", "pyproject.toml", "uv.lock", "manage.py",
     "README.md", "Makefile", "gunicorn.conf.py", ".env.example", ".env", ".gitignore", ".python-version",
+    ".github", ".pre-commit-config.yaml", "Dockerfile", ".dockerignore", "compose.yaml",
 }  # fmt: skip
 OPTION_FILES = {
     "use_silk": ["settings/tools/silk.py", "core/observability/silk.py", "core/management/commands/silk_trim.py",
@@ -121,3 +122,16 @@ def test_python_version_answer_reaches_every_tool(baked: Callable[[str], Path], 
     assert (project / ".python-version").read_text().strip() == version
     assert f'target-version = "py{version.replace(".", "")}"' in pyproject
     assert f'python_version = "{version}"' in pyproject
+
+
+# Words that name the example API or its data; the project without it must not mention them.
+EXAMPLE_WORDS = re.compile(r"article|demo|make seed|example api|api/tags|api/stats|api/authors", re.IGNORECASE)
+
+
+def test_project_without_the_example_api_never_mentions_it(baked: Callable[[str], Path]) -> None:
+    project = baked("no_example_api")
+
+    for name in ("README.md", "Makefile", ".env.example"):
+        found = [line for line in (project / name).read_text().splitlines() if EXAMPLE_WORDS.search(line)]
+        assert found == [], f"{name} mentions the example API: {found}"
+    assert "Recipe: a cached list and a cached detail" in (project / "README.md").read_text()

@@ -62,8 +62,18 @@ def test_generation_prints_the_next_two_commands(tmp_path: Path, capfd: pytest.C
     bake_into(tmp_path, project_slug="shop_api")
 
     printed = capfd.readouterr().out
-    assert "cd shop_api && make run" in printed
+    assert "cd shop_api && make run    # install, migrate, demo data, http://127.0.0.1:8000" in printed
     assert "make test" in printed
+
+
+def test_generation_without_the_example_api_promises_no_demo_data(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bake_into(tmp_path, project_slug="shop_api", include_example_api=False)
+
+    printed = capfd.readouterr().out
+    assert "cd shop_api && make run    # install, migrate, http://127.0.0.1:8000" in printed
+    assert "demo" not in printed
 
 
 def test_each_project_gets_its_own_secret_key_in_a_private_env_file(tmp_path: Path) -> None:

@@ -4,8 +4,11 @@ import multiprocessing
 import os
 from pathlib import Path
 
+from deploy.address import bind_address
+
 wsgi_app = "core.plumbing.wsgi:application"
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# HOST and PORT (127.0.0.1:8000), as for `make run`; GUNICORN_BIND (host:port or unix:/path) overrides both.
+bind = bind_address(os.environ)
 
 # Sync workers: the views are short and mostly wait on PostgreSQL or Redis; measured here, async workers ran the
 # same sync views several times slower (every call hops threads). (2 x cores) + 1 keeps the CPU busy while some
@@ -45,5 +48,8 @@ if SHARED_MEMORY.is_dir():
 
 # Access logs cost throughput on every request; turn them on with GUNICORN_ACCESS_LOG=- (stdout) or a file.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+# gunicorn's default line, then the response's X-Request-ID (core/observability/request_id.py), to find the request's
+# own log lines from it.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")

@@ -4,7 +4,8 @@
 signals reach granian's main process directly). The variables of gunicorn.conf.py that granian has a counterpart
 for mean the same here:
 
-- ``GUNICORN_BIND``: host:port, or unix:/path for a Unix socket (nginx's upstream);
+- ``HOST`` and ``PORT`` (127.0.0.1:8000), or ``GUNICORN_BIND``: host:port, or unix:/path for a Unix socket (nginx's
+  upstream);
 - ``GUNICORN_WORKERS``: worker processes, by default (2 x cores) + 1 as for gunicorn;
 - ``GUNICORN_GRACEFUL_TIMEOUT``: on SIGTERM or SIGHUP, how long a worker may finish its requests before it is killed;
 - ``GUNICORN_LOG_LEVEL``; ``GUNICORN_ACCESS_LOG``: any value turns granian's access log on, always to stdout.
@@ -28,6 +29,8 @@ import sys
 
 from granian.constants import Interfaces
 
+from deploy.address import bind_address
+
 APP = "core.plumbing.wsgi:application"
 # Django's database connections are per thread, each taken from a pool of DJANGO_DB_POOL_MAX_SIZE (4) per process.
 # Granian's WSGI default is hundreds of threads per worker: under load they would wait on the pool, then answer
@@ -38,7 +41,7 @@ BLOCKING_THREADS = "1"
 
 def granian_arguments(app: str, environ: dict[str, str]) -> list[str]:
     """Return granian's command-line arguments for app, from gunicorn.conf.py's variables in environ."""
-    bind = environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+    bind = bind_address(environ)
     if bind.startswith("unix:"):
         address = ["--uds", bind.removeprefix("unix:")]
     else:

@@ -11,6 +11,7 @@ import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.plumbing.cors import cors_settings, install_cors
 from core.toolkit.edge import parse_purge_url
 
 django_stubs_ext.monkeypatch()
@@ -45,7 +46,11 @@ INSTALLED_APPS = [
 # Server-Timing's middleware goes after the developer tools (settings/tools/ puts them right after
 # SecurityMiddleware), so it times the project's own work, not the profilers'; its view marker goes last.
 MIDDLEWARE = [
-    # First, so every response gets its Content-Security-Policy, static files and tool pages included.
+    # Outermost, so every response carries its X-Request-ID and is logged, cached hits and error pages included; the
+    # request log (on with REQUEST_LOG) times everything below it (core/observability/).
+    "core.observability.request_id.RequestIdMiddleware",
+    "core.observability.request_log.RequestLogMiddleware",
+    # Then, so every response gets its Content-Security-Policy, static files and tool pages included.
     "core.plumbing.security.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.observability.timing.ServerTimingMiddleware",
@@ -155,15 +160,22 @@ def cache_settings() -> dict[str, Any]:
 
 # The spellings of a switch read as on or off; anything else stops start-up.
 SWITCHES = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
+LOG_FORMATS = ("json", "plain")
+
+
+def switch_setting(name: str, default: str) -> bool:
+    """Return whether an on/off variable is on, or stop start-up naming its value when it is neither."""
+    value = env.str(name, default=default)
+    on = SWITCHES.get(value.strip().lower())
+    if on is None:
+        # SystemExit, as for a missing secret: manage.py would swallow ImproperlyConfigured and run without settings.
+        raise SystemExit(f"{name} must be on or off: {value!r}")
+    return on
 
 
 def local_cache_setting() -> bool:
     """Return whether the process-local cache layer is on, or stop start-up with the reason it cannot be."""
-    value = env.str("DJANGO_API_LOCAL_CACHE", default="off")
-    on = SWITCHES.get(value.strip().lower())
-    if on is None:
-        # SystemExit, as for a missing secret: manage.py would swallow ImproperlyConfigured and run without settings.
-        raise SystemExit(f"DJANGO_API_LOCAL_CACHE must be on or off: {value!r}")
+    on = switch_setting("DJANGO_API_LOCAL_CACHE", default="off")
     if on and not env.str("REDIS_URL", default=""):
         raise SystemExit("DJANGO_API_LOCAL_CACHE=on needs REDIS_URL: its invalidations arrive by Redis pub/sub.")
     return on
@@ -178,6 +190,25 @@ def edge_purge_urls() -> list[str]:
         except ImproperlyConfigured as exc:
             raise SystemExit(str(exc)) from None
     return urls
+
+
+def cors() -> dict[str, Any]:
+    """Return the CORS settings of DJANGO_CORS_ALLOWED_ORIGINS (none when empty), or stop start-up saying why not."""
+    try:
+        return cors_settings(
+            env.str("DJANGO_CORS_ALLOWED_ORIGINS", default=""),
+            credentials=env.bool("DJANGO_CORS_ALLOW_CREDENTIALS", default=False),
+        )
+    except ImproperlyConfigured as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def log_format(default: str) -> str:
+    """Return the log format, DJANGO_LOG_FORMAT: json or plain; stop start-up naming any other value."""
+    value: str = env.str("DJANGO_LOG_FORMAT", default=default)
+    if value.strip().lower() not in LOG_FORMATS:
+        raise SystemExit(f"DJANGO_LOG_FORMAT must be json or plain: {value!r}")
+    return value.strip().lower()
 
 
 def throttle_cache_settings(default: dict[str, Any]) -> dict[str, Any]:
@@ -370,16 +401,32 @@ TOOL_PAGES: list[tuple[str, tuple[str, str]]] = []
 # While Redis or PostgreSQL is down, their errors are logged once every this many seconds, with the count of the
 # others (core/observability/logging.py).
 OUTAGE_LOG_INTERVAL = env.float("DJANGO_OUTAGE_LOG_INTERVAL", default=60.0)
-LOGGING = {
+# One line per request on the core.requests logger (core/observability/request_log.py): on in production.
+REQUEST_LOG = switch_setting("DJANGO_REQUEST_LOG", default="off")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Plain text for a terminal; one JSON object a line for a log collector (core/observability/json_log.py).
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"},
+        "json": {"()": "core.observability.json_log.JsonFormatter"},
+    },
     # One filter per logger: each counts its own errors, so the first of each kind is always logged.
     "filters": {
-        name: {"()": "core.observability.logging.OutageFilter", "interval": OUTAGE_LOG_INTERVAL}
-        for name in ("redis", "database", "database_pool")
+        **{
+            name: {"()": "core.observability.logging.OutageFilter", "interval": OUTAGE_LOG_INTERVAL}
+            for name in ("redis", "database", "database_pool")
+        },
+        # On the handler, not a logger: every logger's records reach it, Django's and libraries' too.
+        "request_id": {"()": "core.observability.request_id.RequestIdFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": log_format(default="plain"),
+            "filters": ["request_id"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django_redis": {"level": "WARNING"},
@@ -389,3 +436,7 @@ LOGGING = {
         "psycopg.pool": {"filters": ["database_pool"]},
     },
 }
+
+# Pages of the sites DJANGO_CORS_ALLOWED_ORIGINS names may call /api/ from browsers (core/plumbing/cors.py); unset, no
+# CORS app or middleware is installed at all.
+install_cors(globals(), cors())

@@ -14,3 +14,6 @@ API_CACHE_MISS_RATE = None
 # Every miss stores an entry nothing reads again: keep none past its lifetime for database outages (one day by
 # default), or each run would leave thousands of them in Redis.
 API_CACHE_STALE_IF_ERROR = 0
+# The benchmark measures the application itself, without a log line per request (README, "Errors and logs", gives what
+# that line costs); DJANGO_REQUEST_LOG=on measures it with.
+REQUEST_LOG = switch_setting("DJANGO_REQUEST_LOG", default="off")

@@ -1,6 +1,7 @@
 """Local development: DEBUG, the browsable API and every chosen developer tool; reads .env."""
 
 from .base import *
+from .base import MIDDLEWARE as BASE_MIDDLEWARE
 from .tools import install_tools
 
 DEBUG = True
@@ -21,5 +22,14 @@ REST_FRAMEWORK = {
 
 # Every response says where its time went (core.observability.timing); DJANGO_SERVER_TIMING=off turns it off.
 SERVER_TIMING = env.str("DJANGO_SERVER_TIMING", default="on")
+
+# A client asking for JSON gets production's JSON errors, not Django's debug pages (core/plumbing/debug_errors.py);
+# below the CORS middleware, so a page on another origin can read them too.
+_cached_reads = BASE_MIDDLEWARE.index("core.toolkit.middleware.CachedReadMiddleware")
+MIDDLEWARE = [
+    *BASE_MIDDLEWARE[:_cached_reads],
+    "core.plumbing.debug_errors.DebugJSONErrorsMiddleware",
+    *BASE_MIDDLEWARE[_cached_reads:],
+]
 
 install_tools(globals(), "local")

@@ -3,6 +3,10 @@
 Start-up stops with a one-line reason when a required variable is missing.
 """
 
+import os
+
+from core.observability.sentry import init_sentry
+
 from .base import *
 from .base import MIDDLEWARE as BASE_MIDDLEWARE
 from .tools import install_tools
@@ -40,5 +44,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "core.plumbing.staticfiles.StaticFilesStorage"},
 }
+
+# One JSON object a log line, and one line a request with its status, duration, queries and cache outcome
+# (README, "Errors and logs"); DJANGO_LOG_FORMAT=plain and DJANGO_REQUEST_LOG=off say otherwise.
+LOGGING["handlers"]["console"]["formatter"] = log_format(default="json")
+REQUEST_LOG = switch_setting("DJANGO_REQUEST_LOG", default="on")
+# Error reports, only when SENTRY_DSN is set, scrubbed of every secret (core/observability/sentry.py).
+init_sentry(os.environ)
 
 install_tools(globals(), "production")

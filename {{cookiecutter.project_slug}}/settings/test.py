@@ -29,5 +29,7 @@ CACHES["throttle"] = throttle_cache_settings(CACHES["default"])
 SERVER_TIMING = "on"
 # A cached view reading a model it does not name in cache_models fails its test, naming the line to add.
 API_CACHE_AUDIT = "raise"
+# No line per request, whatever the environment says: the tests that check it turn it on.
+REQUEST_LOG = False
 
 install_tools(globals(), "test")

@@ -1,1 +1,1 @@
-"""What measures the project: the Server-Timing breakdown, Silk (when generated with it) and log filters."""
+"""What measures the project: Server-Timing, Silk (when generated with it), logs, request ids and Sentry reports."""

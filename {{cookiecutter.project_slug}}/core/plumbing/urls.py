@@ -5,11 +5,13 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from core.plumbing.favicon import favicon
 from core.plumbing.health import health
 from core.plumbing.landing import landing
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", landing, name="landing"),
+    path("favicon.ico", favicon, name="favicon"),
     path("health/", health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -12,6 +12,15 @@ from core.toolkit.caching import CachedResponse
 JSON_CONTENT_TYPE = "application/json"
 # A user-scoped response depends on who is asking, and only these request headers say who that is.
 USER_VARY_HEADERS = ("Authorization", "Cookie")
+# The attribute of a cached read's response that says how the cache answered it (the request log reports it): HIT, a
+# current entry; MISS, rebuilt for this request; STALE, an outdated entry while the database is down. Others have none.
+CACHE_OUTCOME = "cache_outcome"
+HIT, MISS, STALE = "hit", "miss", "stale"
+
+
+def mark_cache_outcome(response: HttpResponseBase, outcome: str) -> None:
+    """Mark the response with how the cache answered it."""
+    setattr(response, CACHE_OUTCOME, outcome)
 
 
 def patch_public_cache_control(response: HttpResponseBase) -> None:
@@ -87,6 +96,7 @@ def stale_entry_response(entry: CachedResponse) -> HttpResponse:
     Served only when rebuilding the entry failed (the database is down): the last good answer beats an error.
     """
     response = HttpResponse(entry.body, status=entry.status, content_type=JSON_CONTENT_TYPE)
+    mark_cache_outcome(response, STALE)
     # RFC 9211: the response comes from this server's cache, and it is not fresh.
     response.headers["Cache-Status"] = f"{settings.API_CACHE_NAME}; hit; detail=stale"
     # No ETag and no-store: nothing downstream may keep it or revalidate against it once the database is back.

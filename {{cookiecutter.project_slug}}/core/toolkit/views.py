@@ -69,7 +69,14 @@ from core.toolkit.caching import (
     wait_for_entry,
 )
 from core.toolkit.dbjson import json_items
-from core.toolkit.http import entry_response, repeated_parameter_response, stale_entry_response
+from core.toolkit.http import (
+    HIT,
+    MISS,
+    entry_response,
+    mark_cache_outcome,
+    repeated_parameter_response,
+    stale_entry_response,
+)
 from core.toolkit.pagination import KeysetPagination
 from core.toolkit.renderers import ORJSONRenderer, dumps
 from core.toolkit.rows import Row, RowDict
@@ -263,7 +270,7 @@ class CachedReadView(SlimView):
         if request.method in self._public and not wants_browsable_api(request):
             lookup = self._lookup(request, kwargs, scope=PUBLIC_SCOPE)
             if lookup.entry is not None:
-                return self._respond(request, lookup.entry, kwargs, PUBLIC_SCOPE)
+                return self._respond(request, lookup.entry, kwargs, PUBLIC_SCOPE, HIT)
             self.public_lookup = lookup
         return None
 
@@ -274,7 +281,7 @@ class CachedReadView(SlimView):
         scope = self._scope(request)
         lookup = self.public_lookup if self.public_lookup is not None else self._lookup(request, kwargs, scope)
         if lookup.entry is not None:
-            return self._respond(request, lookup.entry, kwargs, scope)
+            return self._respond(request, lookup.entry, kwargs, scope, HIT)
         key = self.cache_key(request, kwargs, scope)
         locked = lock_entry(key, settings.API_CACHE_LOCK_TIMEOUT)
         try:
@@ -282,7 +289,7 @@ class CachedReadView(SlimView):
                 # Another process is rebuilding this entry: wait for it rather than run the same queries.
                 entry = wait_for_entry(key, lookup.versions, settings.API_CACHE_LOCK_WAIT)
                 if entry is not None:
-                    return self._respond(request, entry, kwargs, scope)
+                    return self._respond(request, entry, kwargs, scope, HIT)
             self._spend_miss_budget(request)
             try:
                 status, body = self._build(kwargs)
@@ -294,7 +301,7 @@ class CachedReadView(SlimView):
             # Stored as the lock goes, in the same round trip, so the readers waiting for it find it.
             entry = self._store(key, lookup, status, body, unlock=bool(locked))
             locked = False
-            return self._respond(request, entry, kwargs, scope)
+            return self._respond(request, entry, kwargs, scope, MISS)
         finally:
             if locked:
                 unlock_entry(key)
@@ -322,10 +329,11 @@ class CachedReadView(SlimView):
         return dict(filters.validated_data)
 
     def _respond(
-        self, request: HttpRequest, entry: CachedResponse, kwargs: dict[str, Any], scope: str
+        self, request: HttpRequest, entry: CachedResponse, kwargs: dict[str, Any], scope: str, outcome: str
     ) -> HttpResponseBase:
-        """Return the entry's response; a public 200 also names its surrogate keys for the edge, when there is one."""
+        """Return the entry's response, marked HIT or MISS; a public 200 also names its surrogate keys for the edge."""
         response = entry_response(request, entry, per_user=scope.startswith(USER_SCOPE))
+        mark_cache_outcome(response, outcome)
         if scope == PUBLIC_SCOPE and entry.status == HTTPStatus.OK and edge.configured():
             edge.patch_edge_headers(response, surrogate_keys(self.version_keys(kwargs)))
         return response

@@ -18,40 +18,10 @@ from rest_framework.test import APIClient
 from core.toolkit import caching
 from core.toolkit.caching import read_entry, store_entry, track_models, version_key
 from core.toolkit.views import CachedDetailView, CachedListView
+from tests.core.conftest import CacheSpy
 from tests.core.urls import GroupDetailView, GroupListView
 
 pytestmark = pytest.mark.urls("tests.core.urls")
-
-
-class CacheSpy:
-    """Delegate to the real cache, recording the name of every method called and the timeout of every set().
-
-    It has no django-redis ``client``, so the toolkit calls it for each write (the pipelined store on Redis is
-    checked in tests/core/test_miss_round_trips.py).
-    """
-
-    client = None
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self.set_timeouts: list[float] = []
-
-    def __getattr__(self, name: str) -> Any:
-        self.calls.append(name)
-        return getattr(cache, name)
-
-    def set(self, key: str, value: Any, timeout: float) -> None:
-        self.calls.append("set")
-        self.set_timeouts.append(timeout)
-        cache.set(key, value, timeout)
-
-
-@pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> CacheSpy:
-    """Return a spy on every cache call the toolkit makes."""
-    recorder = CacheSpy()
-    monkeypatch.setattr(caching, "cache", recorder)
-    return recorder
 
 
 def group_list_key(query: str = "") -> str:

@@ -1,12 +1,12 @@
-"""What Server-Timing and Silk cost per request, measured in process: the project's WSGI handlers called directly.
+"""What Server-Timing, the request log and Silk cost per request, measured in process: WSGI handlers called directly.
 
-No server, sockets or load generator: one process builds a WSGI handler per configuration (Server-Timing off, on;
-with Silk's middleware when the project has it), then calls them in turn, a batch of requests for the same URL each,
-for many rounds (Silk recording every request last), and prints each batch's wall-clock and CPU nanoseconds per
-request as JSON, with Silk's per-minute cap. Side by side in one process, the handlers share the machine's state at
-every moment, so the median of their per-round differences is the middleware's own cost, not noise. Server-Timing
-does no I/O: its cost is CPU time. A Silk recording waits on the database as well: its cost is wall-clock time,
-during which a sync worker serves nothing else.
+No server, sockets or load generator: one process builds a WSGI handler per configuration (Server-Timing off, on; the
+request log on, writing its lines to stderr; with Silk's middleware when the project has it), then calls them in turn,
+a batch of requests for the same URL each, for many rounds (Silk recording every request last), and prints each
+batch's wall-clock and CPU nanoseconds per request as JSON, with Silk's per-minute cap. Side by side in one process,
+the handlers share the machine's state at every moment, so the median of their per-round differences is the
+middleware's own cost, not noise. Server-Timing does no I/O: its cost is CPU time. A Silk recording waits on the
+database as well: its cost is wall-clock time, during which a sync worker serves nothing else.
 
 Server-Timing wraps the cache backends' methods for the whole process once a handler with it is built, so the "off"
 handler calls them through the wrappers too: the difference leaves out one context-variable read per cache call.
@@ -34,6 +34,7 @@ WARM_UP = 200
 # A recording writes to the database and costs milliseconds: its batches are this many times smaller.
 RECORDING_BATCH_DIVISOR = 20
 BASELINE = "Server-Timing off"
+REQUEST_LOG = "Request log on"
 SILK_NOT_RECORDING = "Silk, not recording"
 SILK_RECORDING = "Silk, recording every request"
 
@@ -106,7 +107,7 @@ def time_requests(application: WSGIApplication, path: str, requests: int) -> Bat
 
 
 def configurations() -> dict[str, Configuration]:
-    """Return the handlers to compare: Server-Timing off and on, and Silk not recording and recording if installed."""
+    """Return the handlers to compare: Server-Timing off and on, the request log on, and Silk if installed."""
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
 
@@ -115,6 +116,9 @@ def configurations() -> dict[str, Configuration]:
     found = {
         BASELINE: Configuration(_handler(WSGIHandler, SERVER_TIMING="off", MIDDLEWARE=without_silk)),
         "Server-Timing on": Configuration(_handler(WSGIHandler, SERVER_TIMING="on", MIDDLEWARE=without_silk)),
+        REQUEST_LOG: Configuration(
+            _handler(WSGIHandler, SERVER_TIMING="off", MIDDLEWARE=without_silk, REQUEST_LOG=True)
+        ),
     }
     if with_silk != without_silk:
         silk = _handler(WSGIHandler, SERVER_TIMING="off", MIDDLEWARE=with_silk)

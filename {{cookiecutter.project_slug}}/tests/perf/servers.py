@@ -28,6 +28,9 @@ def production_env(**variables: str) -> dict[str, str]:
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         # .env may name the database and the cache; the values set here win over it.
         "DJANGO_READ_DOT_ENV_FILE": "true",
+        # The harnesses load and fault the application itself: a log line per request would flood their output and
+        # add its own cost (README, "Errors and logs", measures it).
+        "DJANGO_REQUEST_LOG": "off",
         **variables,
     }
 
