@@ -159,8 +159,9 @@ def server_timing(headers: dict[str, str]) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize("name", ["default", "all_off"])
-def test_dockerfile_passes_hadolint(baked: Callable[[str], Path], name: str) -> None:
-    result = subprocess.run([hadolint(), "Dockerfile"], cwd=baked(name), capture_output=True, text=True, check=False)
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "deploy/varnish/Dockerfile"])
+def test_dockerfile_passes_hadolint(baked: Callable[[str], Path], name: str, dockerfile: str) -> None:
+    result = subprocess.run([hadolint(), dockerfile], cwd=baked(name), capture_output=True, text=True, check=False)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -180,7 +181,7 @@ def test_compose_file_is_valid_and_requires_the_secret_key(baked: Callable[[str]
         cwd=project, env=project_env(), capture_output=True, text=True, check=False,
     )  # fmt: skip
 
-    assert sorted(services) == ["app", "db", "migrate", "redis"]
+    assert sorted(services) == ["app", "db", "edge", "migrate", "redis"]
     assert missing.returncode != 0
     assert "set DJANGO_SECRET_KEY in the environment or in .env" in missing.stderr
 
@@ -300,9 +301,13 @@ def instant(rfc3339: str) -> datetime:
     return datetime.fromisoformat(f"{whole}.{fraction[:6].ljust(6, '0')}+00:00")
 
 
-def stand_ins(directory: Path, image: str) -> Path:
-    """Return a compose override file giving app and migrate the image, and db and redis their stand-ins."""
-    services = {"app": {"image": image}, "migrate": {"image": image}}
+def stand_ins(directory: Path, image: str, project: Path) -> Path:
+    """Return a compose override file giving app and migrate the image, db and redis their stand-ins, and the edge
+    its own image built on the same base."""
+    edge = "drf-fast-tests/edge:latest"
+    docker("build", "--network", "host", "--build-arg", f"BASE_IMAGE={base_image()}", "-t", edge,
+           str(project / "deploy" / "varnish"), timeout=300)  # fmt: skip
+    services = {"app": {"image": image}, "migrate": {"image": image}, "edge": {"image": edge}}
     (directory / "postgres-entry.sh").write_text(POSTGRES_ENTRY)
     (directory / "redis-entry.sh").write_text(REDIS_ENTRY)
     for service, (tag, steps) in STAND_INS.items():
@@ -321,15 +326,16 @@ def test_compose_starts_the_app_once_migrations_ran_on_a_healthy_database(
     compose = shutil.which("docker-compose")
     require(compose is not None, "docker-compose not found: apt-get install docker-compose")
     assert compose is not None
-    port = free_port()
-    command = [compose, "--project-name", f"drf-fast-{secrets.token_hex(4)}", "--file", "compose.yaml"]
-    command += ["--file", str(stand_ins(tmp_path, image))]
+    port, edge_port = free_port(), free_port()
     project = baked("default")
+    command = [compose, "--project-name", f"drf-fast-{secrets.token_hex(4)}", "--file", "compose.yaml"]
+    command += ["--file", str(stand_ins(tmp_path, image, project))]
 
     try:
         up = subprocess.run(
             [*command, "up", "--detach", "--no-build"],
-            cwd=project, env=project_env(PORT=str(port)), capture_output=True, text=True, timeout=300, check=False,
+            cwd=project, env=project_env(PORT=str(port), EDGE_PORT=str(edge_port)), capture_output=True, text=True,
+            timeout=300, check=False,
         )  # fmt: skip
         if up.returncode != 0:
             logs = subprocess.run([*command, "logs", "--tail", "30"], cwd=project, capture_output=True, text=True)
@@ -339,6 +345,11 @@ def test_compose_starts_the_app_once_migrations_ran_on_a_healthy_database(
         migrate = run(*command, "ps", "--quiet", "migrate", cwd=project).stdout.strip()
         migrated = docker("inspect", "--format", "{{.State.ExitCode}} {{.State.FinishedAt}}", migrate).split()
         started = docker("inspect", "--format", "{{.State.StartedAt}}", app)
+        edge = run(*command, "ps", "--quiet", "edge", cwd=project).stdout.strip()
+        # /health/ is never stored at the edge, so the first read of /api/tags/ below is its first fetch.
+        edge_url = f"http://127.0.0.1:{edge_port}"
+        wait_for(lambda: answers(f"{edge_url}/health/"), START_SECONDS, "the edge did not answer", edge)
+        through_edge = [get(f"{edge_url}/api/tags/")[1].get("X-Cache") for _ in range(2)]
         health = json.loads(get(f"http://127.0.0.1:{port}/health/")[2])
         redis = run(*command, "ps", "--quiet", "redis", cwd=project).stdout.strip()
         policy = docker("exec", redis, "redis-cli", "config", "get", "maxmemory-policy").split()
@@ -350,4 +361,10 @@ def test_compose_starts_the_app_once_migrations_ran_on_a_healthy_database(
     assert migrated[0] == "0"
     assert instant(migrated[1]) < instant(started)
     assert policy == ["maxmemory-policy", "allkeys-lru"]
-    assert health == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "invalidation": "ok"}}
+    # The edge answers in front of the app, and the app's purges reach it through the VCL's ACL.
+    assert through_edge == ["MISS", "HIT"]
+    assert health == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok", "invalidation": "ok", "edge": "ok"},
+        "edges": {"edge:6081": "ok"},
+    }
