@@ -39,16 +39,24 @@ def project_env(**extra: str) -> dict[str, str]:
     return env | extra
 
 
-def make(project: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run make targets in a generated project with the template's own uv; fail with their output if they fail."""
-    result = subprocess.run(
+def run_make(
+    project: Path, *targets: str, env: dict[str, str] | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Return the outcome of make targets run in a generated project with the template's own uv."""
+    return subprocess.run(
         ["make", "--no-print-directory", *targets, f"UV={find_uv_bin()}"],
         cwd=project,
-        env=project_env(**env),
+        env=project_env(**(env or {})),
         capture_output=True,
         text=True,
+        timeout=timeout,
         check=False,
     )
+
+
+def make(project: Path, *targets: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run make targets in a generated project with the template's own uv; fail with their output if they fail."""
+    result = run_make(project, *targets, env=env)
     output = f"{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
     assert result.returncode == 0, f"make {' '.join(targets)} failed:\n{output}"
     return result

@@ -181,7 +181,7 @@ def test_compose_file_is_valid_and_requires_the_secret_key(baked: Callable[[str]
         cwd=project, env=project_env(), capture_output=True, text=True, check=False,
     )  # fmt: skip
 
-    assert sorted(services) == ["app", "db", "edge", "migrate", "redis"]
+    assert sorted(services) == ["app", "db", "edge", "migrate", "redis", "worker"]
     assert missing.returncode != 0
     assert "set DJANGO_SECRET_KEY in the environment or in .env" in missing.stderr
 
@@ -307,7 +307,7 @@ def stand_ins(directory: Path, image: str, project: Path) -> Path:
     edge = "drf-fast-tests/edge:latest"
     docker("build", "--network", "host", "--build-arg", f"BASE_IMAGE={base_image()}", "-t", edge,
            str(project / "deploy" / "varnish"), timeout=300)  # fmt: skip
-    services = {"app": {"image": image}, "migrate": {"image": image}, "edge": {"image": edge}}
+    services = {service: {"image": image} for service in ("app", "migrate", "worker")} | {"edge": {"image": edge}}
     (directory / "postgres-entry.sh").write_text(POSTGRES_ENTRY)
     (directory / "redis-entry.sh").write_text(REDIS_ENTRY)
     for service, (tag, steps) in STAND_INS.items():
@@ -351,6 +351,8 @@ def test_compose_starts_the_app_once_migrations_ran_on_a_healthy_database(
         wait_for(lambda: answers(f"{edge_url}/health/"), START_SECONDS, "the edge did not answer", edge)
         through_edge = [get(f"{edge_url}/api/tags/")[1].get("X-Cache") for _ in range(2)]
         health = json.loads(get(f"http://127.0.0.1:{port}/health/")[2])
+        worker = run(*command, "ps", "--quiet", "worker", cwd=project).stdout.strip()
+        pong = docker("exec", worker, "celery", "-A", "core", "inspect", "ping", "--timeout", "10", timeout=60)
         redis = run(*command, "ps", "--quiet", "redis", cwd=project).stdout.strip()
         policy = docker("exec", redis, "redis-cli", "config", "get", "maxmemory-policy").split()
     finally:
@@ -363,6 +365,8 @@ def test_compose_starts_the_app_once_migrations_ran_on_a_healthy_database(
     assert policy == ["maxmemory-policy", "allkeys-lru"]
     # The edge answers in front of the app, and the app's purges reach it through the VCL's ACL.
     assert through_edge == ["MISS", "HIT"]
+    # The worker takes tasks from the redis service.
+    assert "pong" in pong
     assert health == {
         "status": "ok",
         "checks": {"database": "ok", "cache": "ok", "invalidation": "ok", "edge": "ok"},

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from uv import find_uv_bin
 
-from tests.conftest import make, project_env, skip_unless
+from tests.conftest import make, project_env, run_make, skip_unless
 from tests.test_generated_project import DATABASE_URL, python_available
 
 # Seconds a target may take to answer /health/ once it is installed and migrated.
@@ -121,14 +121,7 @@ def test_make_migrate_with_a_server_that_does_not_answer_stops_in_one_line(works
     project = workspace("all_off")
     make(project, "install")
 
-    result = subprocess.run(
-        ["make", "--no-print-directory", "migrate", f"UV={find_uv_bin()}"],
-        cwd=project,
-        env=project_env(DATABASE_URL="postgres://postgres@127.0.0.1:1/anything"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_make(project, "migrate", env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/anything"})
 
     assert result.returncode != 0
     assert "CommandError: Cannot connect to PostgreSQL at 127.0.0.1:1 (Connection refused)" in result.stderr

@@ -1,5 +1,7 @@
 """The example domain: authors write articles, tagged and commented on."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -94,3 +96,34 @@ class Comment(models.Model):
 track_models(Author, Tag)
 track_models(Article, parents=("author",))
 track_models(Comment, parents=("article",))
+
+
+class ExportJob(models.Model):
+    """An export of the published articles to a file, requested by a user and written by a Celery task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        NDJSON = "ndjson", "NDJSON"
+        CSV = "csv", "CSV"
+
+    # Not a sequence number: a job's URL tells nothing about how many exports others ran.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs")
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.NDJSON)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "status"], name="exportjob_owner_status")]
+
+    def __str__(self) -> str:
+        return f"{self.format} export {self.id} ({self.status})"

@@ -6,4 +6,6 @@
 - ``core.plumbing``: what runs the project (URLs, WSGI/ASGI, health, errors, parsers, security headers, static
   files, throttles, the database backend with its circuit breaker).
 - ``core.observability``: what measures it (Server-Timing, Silk, log filters).
+
+Beside them, ``core.celery`` is the Celery app (``celery -A core worker``) and ``core.tasks`` the core app's tasks.
 """

@@ -1,7 +1,8 @@
 """Granian for ``make serve SERVER=granian``: the project's WSGI application, set from gunicorn.conf.py's variables.
 
 ``python -m deploy.granian_server [APP]`` replaces itself with ``granian --interface wsgi`` (same process, so
-signals reach granian's main process directly). The variables of gunicorn.conf.py that granian has a counterpart
+signals reach granian's main process directly); ``--interface asgi`` serves the project's ASGI application instead
+(``make serve-asgi``; README, "ASGI where it pays"). The variables of gunicorn.conf.py that granian has a counterpart
 for mean the same here:
 
 - ``HOST`` and ``PORT`` (127.0.0.1:8000), or ``GUNICORN_BIND``: host:port, or unix:/path for a Unix socket (nginx's
@@ -24,6 +25,7 @@ and granian 2.8 does not (README, "gunicorn or granian"):
   and exit: a supervisor should stop it by process group (systemd's default KillMode does).
 """
 
+import argparse
 import os
 import sys
 
@@ -31,7 +33,11 @@ from granian.constants import Interfaces
 
 from deploy.address import bind_address
 
-APP = "core.plumbing.wsgi:application"
+# Django's ASGI handler answers no lifespan events: granian's asginl interface sends none, where its asgi one would
+# warn at every start that they failed.
+INTERFACES = {"wsgi": Interfaces.WSGI, "asgi": Interfaces.ASGINL}
+APPS = {Interfaces.WSGI: "core.plumbing.wsgi:application", Interfaces.ASGINL: "core.plumbing.asgi:application"}
+APP = APPS[Interfaces.WSGI]
 # Django's database connections are per thread, each taken from a pool of DJANGO_DB_POOL_MAX_SIZE (4) per process.
 # Granian's WSGI default is hundreds of threads per worker: under load they would wait on the pool, then answer
 # 503. One thread runs one request at a time, as a gunicorn sync worker does; granian still reads and writes the
@@ -39,8 +45,8 @@ APP = "core.plumbing.wsgi:application"
 BLOCKING_THREADS = "1"
 
 
-def granian_arguments(app: str, environ: dict[str, str]) -> list[str]:
-    """Return granian's command-line arguments for app, from gunicorn.conf.py's variables in environ."""
+def granian_arguments(app: str, environ: dict[str, str], interface: Interfaces = Interfaces.WSGI) -> list[str]:
+    """Return granian's command-line arguments for app on interface, from gunicorn.conf.py's variables in environ."""
     bind = bind_address(environ)
     if bind.startswith("unix:"):
         address = ["--uds", bind.removeprefix("unix:")]
@@ -52,7 +58,7 @@ def granian_arguments(app: str, environ: dict[str, str]) -> list[str]:
     workers = environ.get("GUNICORN_WORKERS") or str((os.cpu_count() or 1) * 2 + 1)
     arguments = [
         *address,
-        f"--interface={Interfaces.WSGI.value}",
+        f"--interface={interface.value}",
         f"--workers={workers}",
         f"--workers-kill-timeout={environ.get('GUNICORN_GRACEFUL_TIMEOUT', '30')}",
         f"--log-level={environ.get('GUNICORN_LOG_LEVEL', 'info')}",
@@ -66,9 +72,14 @@ def granian_arguments(app: str, environ: dict[str, str]) -> list[str]:
 
 def main() -> None:
     """Replace this process with granian serving the app named on the command line, else the project's."""
-    app = sys.argv[1] if len(sys.argv) > 1 else APP
+    parser = argparse.ArgumentParser(description="Serve the project with granian.")
+    parser.add_argument("--interface", choices=list(INTERFACES), default="wsgi")
+    parser.add_argument("app", nargs="?", help="module:callable (default: the project's for the interface)")
+    options = parser.parse_args()
+    interface = INTERFACES[options.interface]
     os.environ.setdefault("GRANIAN_BLOCKING_THREADS", BLOCKING_THREADS)
-    command = [sys.executable, "-m", "granian", *granian_arguments(app, dict(os.environ))]
+    arguments = granian_arguments(options.app or APPS[interface], dict(os.environ), interface)
+    command = [sys.executable, "-m", "granian", *arguments]
     os.execv(sys.executable, command)  # noqa: S606 - our own interpreter, our own arguments
 
 

@@ -6,12 +6,14 @@ cache in ``var/``, both shared correctly by several worker processes.
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from core.plumbing.cors import cors_settings, install_cors
+from core.plumbing.tasks import celery_settings
 from core.toolkit.edge import parse_purge_url
 
 django_stubs_ext.monkeypatch()
@@ -192,6 +194,19 @@ def edge_purge_urls() -> list[str]:
     return urls
 
 
+def upstream_url() -> str:
+    """Return the overview's upstream URL (empty: none), or stop start-up unless it is an http(s) URL with a host."""
+    url: str = env.str("DJANGO_API_UPSTREAM_URL", default="").strip()
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if url and not valid:
+        raise SystemExit(f"DJANGO_API_UPSTREAM_URL must be an http:// or https:// URL with a host: {url!r}")
+    return url
+
+
 def cors() -> dict[str, Any]:
     """Return the CORS settings of DJANGO_CORS_ALLOWED_ORIGINS (none when empty), or stop start-up saying why not."""
     try:
@@ -209,6 +224,14 @@ def log_format(default: str) -> str:
     if value.strip().lower() not in LOG_FORMATS:
         raise SystemExit(f"DJANGO_LOG_FORMAT must be json or plain: {value!r}")
     return value.strip().lower()
+
+
+def celery() -> dict[str, Any]:
+    """Return the CELERY_* settings of the environment (core/plumbing/tasks.py); stop start-up naming a bad value."""
+    try:
+        return celery_settings(env.ENVIRON)
+    except ImproperlyConfigured as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def throttle_cache_settings(default: dict[str, Any]) -> dict[str, Any]:
@@ -251,6 +274,11 @@ API_MAX_JSON_DEPTH = env.int("DJANGO_API_MAX_JSON_DEPTH", default=32)
 API_MAX_TAGS = env.int("DJANGO_API_MAX_TAGS", default=20)
 API_MAX_ARTICLE_BODY = env.int("DJANGO_API_MAX_ARTICLE_BODY", default=100_000)
 API_MAX_COMMENT_BODY = env.int("DJANGO_API_MAX_COMMENT_BODY", default=5_000)
+# The upstream GET /api/overview/ fetches beside the stats (api/upstream.py); empty: the overview says it has none.
+# Past the timeout (seconds, the whole exchange) or the size (bytes), the overview marks it unavailable.
+API_UPSTREAM_URL = upstream_url()
+API_UPSTREAM_TIMEOUT = env.float("DJANGO_API_UPSTREAM_TIMEOUT", default=1.0)
+API_UPSTREAM_MAX_BYTES = env.int("DJANGO_API_UPSTREAM_MAX_BYTES", default=65_536)
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_RENDERER_CLASSES": ["core.toolkit.renderers.ORJSONRenderer"],
@@ -279,6 +307,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "user": env.str("DJANGO_THROTTLE_USER", default="1000/minute"),
         # Views with throttle_scope = "comments": anonymous comment posting.
         "comments": env.str("DJANGO_THROTTLE_COMMENTS", default="10/minute"),
+        # Views with throttle_scope = "export": each export reads every published article (api/export_views.py).
+        "export": env.str("DJANGO_THROTTLE_EXPORT", default="10/hour"),
     },
     # Behind N proxies the client address is the Nth from the right of X-Forwarded-For; with 0, REMOTE_ADDR.
     # Never None: DRF would then take the whole X-Forwarded-For, which any client writes, as the client's identity.
@@ -292,6 +322,11 @@ REST_FRAMEWORK: dict[str, Any] = {
 API_BROWSABLE = False
 # Hard upper bound for ?page_size=; larger values get a 400, not a silently smaller page.
 API_MAX_PAGE_SIZE = env.int("DJANGO_API_MAX_PAGE_SIZE", default=100)
+# Article exports (api/export.py): where export jobs write their files, how long a file is kept (older ones are
+# deleted by the next job, with their jobs), and how many unfinished jobs one user may have at once (more is a 429).
+API_EXPORT_DIR = Path(env.str("DJANGO_API_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+API_EXPORT_MAX_AGE = env.int("DJANGO_API_EXPORT_MAX_AGE", default=86_400)
+API_EXPORT_JOBS_PER_USER = env.int("DJANGO_API_EXPORT_JOBS_PER_USER", default=2)
 
 # Cached reads (core.toolkit.views.CachedReadView). Writes rebuild entries at once (a bump the cache refuses is kept
 # in the database and retried until it lands); the TTL bounds an entry's life when every invalidation is lost.
@@ -335,6 +370,17 @@ API_EDGE_PURGE_TIMEOUT = env.float("DJANGO_EDGE_PURGE_TIMEOUT", default=0.5)
 # Whether a cached read checks that its cache_models cover every table its rebuild read (core.toolkit.audit):
 # "raise" fails the request (tests), "log" logs an error (local), None skips the check and costs nothing.
 API_CACHE_AUDIT: str | None = None
+
+# Background work (core/celery.py, `make worker`): Redis as the broker with CELERY_BROKER_URL, else REDIS_URL's next
+# database; with neither, tasks run in-process, in the request that sends them (README, "Background work: Celery").
+_celery = celery()
+globals().update(_celery)
+# Refresh-ahead (core/toolkit/refresh.py): after a write's bump lands, a task rebuilds the first page of each public
+# list showing its models, so their next readers hit. On by default with a broker only: in-process, the writer's
+# request would pay for every rebuild.
+API_REFRESH_AHEAD = switch_setting(
+    "DJANGO_API_REFRESH_AHEAD", default="off" if _celery["CELERY_TASK_ALWAYS_EAGER"] else "on"
+)
 
 # Server-Timing header (core.observability.timing): "on" for every response, "staff" for signed-in staff only, or "off"
 # (then the middleware drops out and costs nothing). A sample rate below 1 times only that share of requests.
@@ -434,6 +480,8 @@ LOGGING: dict[str, Any] = {
         "core.plumbing.db": {"filters": ["database"]},
         # The pool logs each failed reconnection of each worker process.
         "psycopg.pool": {"filters": ["database_pool"]},
+        # httpx logs every request it sends (the overview's upstream) at INFO: one line per request of that endpoint.
+        "httpx": {"level": "WARNING"},
     },
 }
 

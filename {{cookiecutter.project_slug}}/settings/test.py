@@ -25,6 +25,12 @@ else:
     CACHES["default"]["KEY_PREFIX"] = "test:{{ cookiecutter.project_slug }}"
 CACHES["throttle"] = throttle_cache_settings(CACHES["default"])
 
+# Tasks run in-process whatever the broker, so a test sees their effect at once (tests/core/test_worker.py runs a real
+# worker); refresh-ahead is off, as it would add its rebuilds to every write's queries: its tests turn it on.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+API_REFRESH_AHEAD = False
+
 # The header is on in tests, so the suite runs every request through the timing middleware.
 SERVER_TIMING = "on"
 # A cached view reading a model it does not name in cache_models fails its test, naming the line to add.

@@ -38,6 +38,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import Count, Min
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.dispatch import Signal
 from django.utils import timezone
 from django_redis.client import DefaultClient, ShardClient
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -69,6 +70,10 @@ RETRY_BATCH = 500
 LOADED_PARENTS = "_caching_loaded_parents"
 # A parent key that was not loaded (a deferred field), not None: None is a legal value of a nullable foreign key.
 _UNKNOWN: Any = object()
+
+# Sent with ``keys``, the version keys, once a bump has landed (at commit, or when a pending one is retried): what
+# was built from the old versions is outdated from now on (core/toolkit/refresh.py rebuilds the hottest of it).
+versions_bumped = Signal()
 
 # Each tracked model, with the foreign keys whose targets show its rows.
 _tracked: dict[ModelClass, tuple[models.ForeignKey[Any, Any], ...]] = {}
@@ -282,11 +287,13 @@ def _set_versions(keys: Collection[str]) -> bool:
             local.publish(versions)
         # After the bump, so whatever the edge fetches once it has purged is built from the new versions.
         edge.purge(surrogate_keys(keys))
-        return True
     except Exception:
         # Any backend error means the same thing here: the bump did not land.
         logger.warning("Cache invalidation did not land; it will be retried", exc_info=True)
         return False
+    # Robust: a receiver's error is logged (by Django) and never undoes a bump that landed.
+    versions_bumped.send_robust(sender=None, keys=frozenset(keys))
+    return True
 
 
 def _keep_pending(keys: Collection[str]) -> None:

@@ -4,24 +4,29 @@ Each case below is one request to one operation of ``/api/schema/``; a new opera
 it has a success case and, if it documents errors, an error case here.
 """
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.test import Client
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.testing import MockRequest
 from pytest_django import DjangoAssertNumQueries
+from pytest_django.fixtures import Settings
 from rest_framework.authtoken.models import Token
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 from api.factories import ArticleFactory, CommentFactory, TagFactory
-from api.models import Article, Author
+from api.models import Article, Author, ExportJob
+from api.tasks import export_articles
 from core.toolkit.schema import SERVER_REFUSALS
 from tests.conftest import served_document
 
@@ -126,10 +131,24 @@ CASES = [
     Case("GET /api/stats/", 200, "counts"),
     Case("GET /api/stats/", 200, "from the cache", twice=True),
     Case("GET /api/stats/", 304, "revalidated", revalidate=True),
+    Case("GET /api/overview/", 200, "stats, upstream not configured"),
+    Case("GET /api/overview/", 429, "over the rate", twice=True),
     Case("GET /api/me/articles/", 200, "drafts included", signed_in=True),
     Case("GET /api/me/articles/", 304, "revalidated", signed_in=True, revalidate=True),
     Case("GET /api/me/articles/", 400, "bad cursor", signed_in=True, query={"cursor": "bad"}),
     Case("GET /api/me/articles/", 401, "anonymous"),
+    Case("GET /api/articles/export/", 200, "NDJSON", signed_in=True),
+    Case("GET /api/articles/export/", 200, "CSV", signed_in=True, query={"format": "csv"}),
+    Case("GET /api/articles/export/", 400, "unknown format", signed_in=True, query={"format": "xml"}),
+    Case("GET /api/articles/export/", 401, "anonymous"),
+    Case("POST /api/articles/export/jobs/", 202, "queued", signed_in=True),
+    Case("POST /api/articles/export/jobs/", 400, "unknown format", signed_in=True, query={"format": "xml"}),
+    Case("POST /api/articles/export/jobs/", 401, "anonymous"),
+    Case("POST /api/articles/export/jobs/", 429, "over the rate", signed_in=True, twice=True),
+    Case("GET /api/articles/export/jobs/{id}/", 200, "done", target="job", signed_in=True),
+    Case("GET /api/articles/export/jobs/{id}/", 404, "unknown id", target="missing_job", signed_in=True),
+    Case("GET /api/articles/export/jobs/{id}/download/", 200, "the file", target="job", signed_in=True),
+    Case("GET /api/articles/export/jobs/{id}/download/", 404, "unknown id", target="missing_job", signed_in=True),
 ]
 
 
@@ -137,7 +156,7 @@ CASES = [
 class World:
     """The seeded rows the cases point at, and the writer's token."""
 
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     token: str
 
 
@@ -150,11 +169,24 @@ def document() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def openapi(document: dict[str, Any]) -> OpenAPI:
     """Return the validator of requests and responses against the served document, refusing undocumented fields."""
-    return OpenAPI.from_dict(document, config=Config(additional_properties_default_policy="forbid"))
+    # The export's media types: NDJSON's lines are checked as the array of rows the document describes.
+    exports: dict[str, Callable[..., Any]] = {"application/x-ndjson": ndjson_loads, "text/csv": csv_loads}
+    config = Config(additional_properties_default_policy="forbid", extra_media_type_deserializers=exports)
+    return OpenAPI.from_dict(document, config=config)
+
+
+def ndjson_loads(body: bytes, **parameters: str) -> list[Any]:
+    """Return the objects of an NDJSON body, one a line."""
+    return [orjson.loads(line) for line in body.splitlines()]
+
+
+def csv_loads(body: bytes, **parameters: str) -> str:
+    """Return a CSV body as text (the document describes it as a string)."""
+    return body.decode(parameters.get("charset", "utf-8"))
 
 
 @pytest.fixture
-def world(writer: User, writer_author: Author) -> World:
+def world(writer: User, writer_author: Author, settings: Settings, tmp_path: Path) -> World:
     """Return the writer's published article and draft, someone else's article and draft, tags and comments."""
     mine = ArticleFactory.create(author=writer_author, tags=[TagFactory.create(slug="django"), TagFactory.create()])
     CommentFactory.create_batch(2, article=mine)
@@ -162,12 +194,17 @@ def world(writer: User, writer_author: Author) -> World:
     theirs = ArticleFactory.create()
     their_draft = ArticleFactory.create(status=Article.Status.DRAFT, published_at=None)
     token, _ = Token.objects.get_or_create(user=writer)
-    ids = {
+    settings.API_EXPORT_DIR = tmp_path
+    job = ExportJob.objects.create(owner=writer)
+    export_articles(str(job.pk))
+    ids: dict[str, int | str] = {
         "mine": mine.pk,
         "theirs": theirs.pk,
         "their_draft": their_draft.pk,
         "author": writer_author.pk,
         "missing": their_draft.pk + 1000,
+        "job": str(job.pk),
+        "missing_job": str(uuid.uuid4()),
     }
     return World(ids=ids, token=token.key)
 
@@ -184,10 +221,13 @@ def send(case: Case, world: World, headers: dict[str, str]) -> tuple[MockRequest
     path = case.operation.split()[1].format(id=world.ids[case.target])
     if case.signed_in:
         headers = {**headers, "Authorization": f"Token {world.token}"}
-    response = Client().generic(
+    response: HttpResponseBase = Client().generic(
         case.method, path, case.data, content_type=case.content_type, headers=headers, query_params=case.query
     )
-    assert isinstance(response, HttpResponse)  # not streamed: its whole body is there to validate
+    if isinstance(response, StreamingHttpResponse):  # an export: its whole body is read here, to validate
+        body = b"".join(response.streaming_content)  # type: ignore[arg-type]  # bytes: the export yields bytes
+        response = HttpResponse(body, status=response.status_code, headers=response.headers)
+    assert isinstance(response, HttpResponse)
     # Built from the case rather than wrapped with DjangoOpenAPIRequest: the URL names its argument pk where the
     # document says id, and DRF has already consumed the body stream.
     request = MockRequest(
@@ -220,7 +260,9 @@ def test_response_conforms_to_the_schema(
     django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     if case.status == 429:
-        monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"comments": "1/minute"})
+        monkeypatch.setattr(
+            SimpleRateThrottle, "THROTTLE_RATES", dict.fromkeys(("comments", "anon", "user", "export"), "1/minute")
+        )
 
     sent, response = respond(case, world, django_assert_num_queries)
 

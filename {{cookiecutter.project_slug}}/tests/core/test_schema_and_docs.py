@@ -12,7 +12,7 @@ import yaml
 from django.contrib.auth.models import Group
 from django.contrib.staticfiles import finders
 from django.test import Client, RequestFactory
-from django.urls import URLPattern, URLResolver, include, path, resolve
+from django.urls import Resolver404, ResolverMatch, URLPattern, URLResolver, include, path, resolve
 from drf_spectacular.utils import extend_schema
 from openapi_spec_validator import validate
 from rest_framework import serializers
@@ -31,6 +31,8 @@ pytestmark = pytest.mark.django_db
 
 ASSET_PATTERN = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 PATH_PARAMETER = re.compile(r"\{\w+\}")
+# A path parameter's sample value: an integer fits most, a UUID the others.
+PATH_SAMPLES = ("1", "00000000-0000-4000-8000-000000000001")
 METHODS = ("get", "put", "post", "delete", "patch")
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 INPUT_ERROR = {"anyOf": [{"$ref": "#/components/schemas/ValidationError"}, ERROR_REF]}
@@ -140,12 +142,20 @@ def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]
 
 def drf_view(method: str, template: str) -> tuple[APIView, Request]:
     """Return the view that answers a request of this method to the path, set up as DRF dispatch sets it up."""
-    url = PATH_PARAMETER.sub("1", template)
-    match = resolve(url)
+    urls = [PATH_PARAMETER.sub(sample, template) for sample in PATH_SAMPLES]
+    url, match = next((url, match) for url in urls if (match := _resolved(url)) is not None)
     view: APIView = match.func.view_class(**match.func.view_initkwargs)  # type: ignore[attr-defined]
     http_request = RequestFactory().generic(method.upper(), url)
     view.setup(http_request, *match.args, **match.kwargs)
     return view, view.initialize_request(http_request)
+
+
+def _resolved(url: str) -> ResolverMatch | None:
+    """Return the URL's match, or None."""
+    try:
+        return resolve(url)
+    except Resolver404:
+        return None
 
 
 def expected_statuses(method: str, template: str, operation: dict[str, Any]) -> set[int]:

@@ -31,6 +31,9 @@ def production_env(**variables: str) -> dict[str, str]:
         # The harnesses load and fault the application itself: a log line per request would flood their output and
         # add its own cost (README, "Errors and logs", measures it).
         "DJANGO_REQUEST_LOG": "off",
+        # No worker runs beside these servers: refresh-ahead would queue tasks no one takes (refresh_ahead.py turns it
+        # on, with a worker).
+        "DJANGO_API_REFRESH_AHEAD": "off",
         **variables,
     }
 
@@ -80,6 +83,16 @@ def granian(
 ) -> Iterator[str]:
     """Serve the project with granian (deploy/granian_server.py) on 127.0.0.1:port, as gunicorn() does."""
     command = [sys.executable, "-m", "deploy.granian_server", *([app] if app else [])]
+    with _serve(command, port, workers=workers, env=env, log=log) as base:
+        yield base
+
+
+@contextmanager
+def granian_asgi(
+    port: int, *, workers: int, env: Mapping[str, str], app: str | None = None, log: Path | None = None
+) -> Iterator[str]:
+    """Serve the project's ASGI application with granian, as ``make serve-asgi`` does, on 127.0.0.1:port."""
+    command = [sys.executable, "-m", "deploy.granian_server", "--interface", "asgi", *([app] if app else [])]
     with _serve(command, port, workers=workers, env=env, log=log) as base:
         yield base
 

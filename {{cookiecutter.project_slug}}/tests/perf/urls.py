@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from core.plumbing.urls import urlpatterns as project_urlpatterns
 from tests.perf import ninja_stage, stages
+from tests.perf.sequential_overview import SequentialOverviewView
 
 # The project's own URLs come first, so the real endpoint resolves exactly as it does in production.
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -14,4 +15,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/cold/", stages.ColdListView.as_view()),
     path("bench/ninja/", ninja_stage.api.urls),
     path("bench/raw/", stages.raw_page),
+    path("bench/overview-sync/", SequentialOverviewView.as_view()),
 ]
