@@ -14,7 +14,7 @@ result into the worker's memory instead: the stream then still sends rows as it 
 
 import csv
 from collections.abc import Iterable, Iterator
-from itertools import batched
+from itertools import islice
 from typing import Any, Final
 
 from rest_framework import serializers
@@ -59,8 +59,10 @@ COLUMNS: Final = tuple(ArticleExportRow.Meta.fields)
 def article_export_rows(*, chunk_size: int = EXPORT_CHUNK_ROWS) -> Iterator[RowDict]:
     """Return the published articles as export rows, reading ``chunk_size`` rows (and their tags) at a time."""
     articles = ArticleExportRow.select(published_articles().order_by(*EXPORT_ORDER))
-    for chunk in batched(articles.iterator(chunk_size=chunk_size), chunk_size):
-        yield from ArticleExportRow.complete(list(chunk))
+    rows = articles.iterator(chunk_size=chunk_size)
+    # itertools.batched would do, from Python 3.12 on; the project also runs on 3.11.
+    while chunk := list(islice(rows, chunk_size)):
+        yield from ArticleExportRow.complete(chunk)
 
 
 def ndjson_lines(rows: Iterable[RowDict]) -> Iterator[bytes]:

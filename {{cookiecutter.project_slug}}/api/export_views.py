@@ -9,7 +9,7 @@ stream is a generator under WSGI (gunicorn) and an asynchronous one reading a fe
 thread under ASGI: either server sends it as it is read.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from itertools import islice
 from typing import Any, Final
 from uuid import UUID
@@ -23,6 +23,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.fields import empty
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -56,10 +57,18 @@ STREAMED = {
 }
 
 
+class GivenChoiceField(serializers.ChoiceField):
+    """A choice whose default applies only when the parameter is absent: an empty one is refused, not defaulted."""
+
+    def get_value(self, dictionary: Mapping[str, Any]) -> Any:
+        """Return the parameter as sent (DRF would turn an empty one into the default), or ``empty`` when absent."""
+        return dictionary.get(self.field_name or "", empty)
+
+
 class ExportQuery(serializers.Serializer[Any]):
     """The export's query parameters."""
 
-    format = serializers.ChoiceField(choices=ExportJob.Format.values, default=ExportJob.Format.NDJSON)
+    format = GivenChoiceField(choices=ExportJob.Format.values, default=ExportJob.Format.NDJSON)
 
 
 class ExportJobSerializer(serializers.ModelSerializer[ExportJob]):

@@ -145,7 +145,7 @@ def test_export_accepts_a_session(client: Any, writer: User) -> None:
     assert len(ndjson(client.get(URL))) == 1
 
 
-@pytest.mark.parametrize("export_format", ["xml", "json", "CSV"])
+@pytest.mark.parametrize("export_format", ["xml", "json", "CSV", ""])
 def test_export_refuses_an_unknown_format_with_a_json_400(writer_client: APIClient, export_format: str) -> None:
     response = writer_client.get(URL, {"format": export_format})
 

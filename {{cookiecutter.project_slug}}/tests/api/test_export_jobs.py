@@ -120,8 +120,9 @@ def test_jobs_refuse_anonymous_requests(api_client: APIClient) -> None:
     assert api_client.get(f"{JOBS}{uuid.uuid4()}/").status_code == 401
 
 
-def test_a_job_with_an_unknown_format_is_a_400_and_not_created(writer_client: APIClient) -> None:
-    response = writer_client.post(f"{JOBS}?format=xlsx")
+@pytest.mark.parametrize("export_format", ["xlsx", ""])
+def test_a_job_with_an_unknown_format_is_a_400_and_not_created(writer_client: APIClient, export_format: str) -> None:
+    response = writer_client.post(f"{JOBS}?format={export_format}")
 
     assert response.status_code == 400
     assert not ExportJob.objects.exists()
