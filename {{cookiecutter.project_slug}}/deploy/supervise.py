@@ -1,11 +1,13 @@
 """A front server (nginx, Varnish) with gunicorn behind it, in the foreground: `make serve-front`, `make edge`."""
 
+import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from types import FrameType
 
 STOP_SECONDS = 30
@@ -63,15 +65,26 @@ def running(
         stop(process)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server process (SIGTERM: nginx, Varnish and gunicorn all finish at once) and wait for it."""
+def stop(process: subprocess.Popen[bytes], *, group: bool = False) -> None:
+    """Stop a server process (SIGTERM: nginx, Varnish and gunicorn all finish at once) and wait for it.
+
+    With ``group``, the signals go to the process group it leads (``start_new_session=True``): a Celery worker and its
+    pool processes stop together.
+    """
+    send = partial(_signal_group, process) if group else process.send_signal
     if process.poll() is None:
-        process.terminate()
+        send(signal.SIGTERM)
     try:
         process.wait(timeout=STOP_SECONDS)
     except subprocess.TimeoutExpired:
-        process.kill()
+        send(signal.SIGKILL)
         process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Send a signal to the process group the process leads, if any of it is left."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -26,11 +26,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponseBase
 
+from core.observability.query_wrappers import wrap_every_connection
 from core.observability.redaction import redact_query
 from core.toolkit.http import CACHE_OUTCOME
 
@@ -53,9 +51,7 @@ class RequestLogMiddleware:
         if not settings.REQUEST_LOG:
             raise MiddlewareNotUsed
         self.get_response = get_response
-        connection_created.connect(_add_query_counter, dispatch_uid=f"{__name__}.query_counter")
-        for connection in connections.all(initialized_only=True):
-            _add_query_counter(connection=connection)
+        wrap_every_connection(_count_query)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         """Return the response, logged."""
@@ -91,14 +87,6 @@ def _log(request: HttpRequest, response: HttpResponseBase, duration_ms: float, q
     }
     target = f"{path}?{query}" if query else path
     logger.info(MESSAGE, request.method, target, response.status_code, duration_ms, queries, cache, extra=fields)
-
-
-def _add_query_counter(connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """Count the connection's queries, from its first to its last."""
-    if _count_query not in connection.execute_wrappers:
-        # First, not last: a connection opened inside ``with connection.execute_wrapper(...)`` must leave that
-        # block's wrapper last, where the block's exit pops it.
-        connection.execute_wrappers.insert(0, _count_query)
 
 
 def _count_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:

@@ -22,15 +22,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
-from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponseBase
 from django.template.response import SimpleTemplateResponse
 from django.utils.module_loading import import_string
 from redis.client import Pipeline
 from rest_framework import serializers
 
+from core.observability.query_wrappers import wrap_every_connection
 from core.toolkit.middleware import CachedReadMiddleware
 
 MODES = ("on", "staff", "off")
@@ -120,9 +118,7 @@ class ServerTimingMiddleware:
         self.sample_rate = float(settings.SERVER_TIMING_SAMPLE_RATE)
         instrument()
         # Each database connection gets the query timer once, when it opens, rather than on every request.
-        connection_created.connect(_add_query_timer, dispatch_uid="core.observability.timing.query_timer")
-        for connection in connections.all(initialized_only=True):
-            _add_query_timer(connection=connection)
+        wrap_every_connection(_time_query)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         """Return the response, with its timings when this request is timed."""
@@ -174,12 +170,6 @@ def _is_staff(request: HttpRequest) -> bool:
     """Return whether the request comes from a signed-in staff user (looked up only after timing stops)."""
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_staff)
-
-
-def _add_query_timer(connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """Time the connection's queries, through the list ``connection.execute_wrapper()`` manages."""
-    if _time_query not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_time_query)
 
 
 def _time_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:

@@ -17,7 +17,6 @@ import os
 import random
 import re
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from deploy.supervise import stop
 from tests.perf import edge_writes
 from tests.perf.edge_writes import request_json
 from tests.perf.servers import PROJECT, SERVERS, free_port, manage, prepare, production_env
@@ -162,12 +162,7 @@ def celery_worker(env: dict[str, str], log: Path) -> Iterator[None]:
             _wait_for_worker(env)
             yield
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+            stop(process, group=True)
 
 
 def _wait_for_worker(env: dict[str, str]) -> None:
