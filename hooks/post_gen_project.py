@@ -64,6 +64,8 @@ OPTION_FILES = {
         "tests/perf/slow_upstream.py",
         "tests/edge/test_through_varnish.py",
         "tests/chaos",
+        "tests/replicas",
+        "tests/sentinel",
     ],
 }
 # A secret key from this alphabet needs no quoting in .env, a shell or a Makefile.

@@ -8,8 +8,10 @@ that ``StreamingHttpResponse`` sends as they come (``api.export_views``) or a jo
 On PostgreSQL outside a transaction Django declares the cursor ``WITH HOLD``: the database runs the whole query
 when the cursor is declared, keeps the result on its side, and the transaction ends at once. So
 ``DJANGO_DB_STATEMENT_TIMEOUT_MS`` bounds that query's run (not the download), and no transaction stays open while
-a slow client reads. With ``DISABLE_SERVER_SIDE_CURSORS`` (pgbouncer in transaction mode) psycopg reads the whole
-result into the worker's memory instead: the stream then still sends rows as it goes, but memory is not constant.
+a slow client reads. Behind pgbouncer in transaction mode (``DJANGO_DB_POOLER=pgbouncer``) the rows are read inside
+one transaction instead, which keeps its server connection for the cursor's FETCHes until the export ends
+(``core.plumbing.db.cursors``). With ``DISABLE_SERVER_SIDE_CURSORS`` psycopg reads the whole result into the
+worker's memory: the stream then still sends rows as it goes, but memory is not constant.
 """
 
 import csv
@@ -21,6 +23,7 @@ from rest_framework import serializers
 
 from api.models import Article, ExportJob
 from api.selectors import published_articles
+from core.plumbing.db.cursors import server_cursor_transaction
 from core.toolkit.renderers import dumps
 from core.toolkit.rows import Row, RowDict
 
@@ -59,10 +62,11 @@ COLUMNS: Final = tuple(ArticleExportRow.Meta.fields)
 def article_export_rows(*, chunk_size: int = EXPORT_CHUNK_ROWS) -> Iterator[RowDict]:
     """Return the published articles as export rows, reading ``chunk_size`` rows (and their tags) at a time."""
     articles = ArticleExportRow.select(published_articles().order_by(*EXPORT_ORDER))
-    rows = articles.iterator(chunk_size=chunk_size)
-    # itertools.batched would do, from Python 3.12 on; the project also runs on 3.11.
-    while chunk := list(islice(rows, chunk_size)):
-        yield from ArticleExportRow.complete(chunk)
+    with server_cursor_transaction():
+        rows = articles.iterator(chunk_size=chunk_size)
+        # itertools.batched would do, from Python 3.12 on; the project also runs on 3.11.
+        while chunk := list(islice(rows, chunk_size)):
+            yield from ArticleExportRow.complete(chunk)
 
 
 def ndjson_lines(rows: Iterable[RowDict]) -> Iterator[bytes]:

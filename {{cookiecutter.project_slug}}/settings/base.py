@@ -4,6 +4,7 @@ Without ``DATABASE_URL`` and ``REDIS_URL`` the project runs on its embedded defa
 cache in ``var/``, both shared correctly by several worker processes.
 """
 
+import copy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core.plumbing import sentinel
 from core.plumbing.cors import cors_settings, install_cors
 from core.plumbing.tasks import celery_settings
 from core.toolkit.edge import parse_purge_url
@@ -89,11 +91,52 @@ TEMPLATES = [
 
 # Runs of one query on one connection before it is prepared (psycopg's default).
 PREPARE_THRESHOLD = 5
+# What DJANGO_DB_POOLER may name as sitting between the project and PostgreSQL.
+DB_POOLERS = ("none", "pgbouncer")
+# Seconds a connection to pgbouncer is kept across requests. Opening one per request would cost each request a
+# round trip and pgbouncer's login, while a kept one costs pgbouncer only a socket: it holds no server connection
+# between transactions. Not for ever, so connections spread over pgbouncer's instances again after one restarts.
+POOLED_CONN_MAX_AGE = 600
+
+
+def database_pooler() -> str:
+    """Return DJANGO_DB_POOLER, none or pgbouncer (in transaction mode); stop start-up naming any other value."""
+    value: str = env.str("DJANGO_DB_POOLER", default="none")
+    if value.strip().lower() not in DB_POOLERS:
+        raise SystemExit(f"DJANGO_DB_POOLER must be none or pgbouncer (transaction pooling): {value!r}")
+    return value.strip().lower()
+
+
+def direct_connection_options() -> dict[str, Any]:
+    """Return the options of connections straight to PostgreSQL: Django's pool and the statement timeout."""
+    return {
+        "options": f"-c statement_timeout={env.int('DJANGO_DB_STATEMENT_TIMEOUT_MS', default=30_000)}",
+        "pool": {
+            # Per worker process: workers x max_size must stay under PostgreSQL's max_connections.
+            "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=4),
+            # How long a request waits for a pooled connection before its 503. A sync worker uses one connection
+            # at a time, so waiting here means the database does not answer, not that the pool is busy.
+            "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=2.0),
+        },
+    }
+
+
+def pgbouncer_statement_timeout_check() -> None:
+    """Stop start-up when DJANGO_DB_STATEMENT_TIMEOUT_MS is set behind pgbouncer, which could not apply it."""
+    if "DJANGO_DB_STATEMENT_TIMEOUT_MS" in env.ENVIRON:
+        # It travels in the "options" startup parameter, which pgbouncer refuses: the server must set it instead.
+        raise SystemExit(
+            "DJANGO_DB_STATEMENT_TIMEOUT_MS does not apply behind pgbouncer: unset it and set the timeout on the "
+            "server (ALTER ROLE your_user SET statement_timeout = '30s') or in pgbouncer's connect_query."
+        )
 
 
 def database_settings() -> dict[str, Any]:
     """Return the default database: PostgreSQL from DATABASE_URL, else the embedded SQLite file."""
     config: dict[str, Any] = env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+    # Read whatever the database, so a misspelt value stops start-up; only PostgreSQL's connections are pooled.
+    pooler = database_pooler()
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside a writer, and IMMEDIATE transactions take the write lock up front, so
         # several gunicorn workers queue for it instead of failing with "database is locked".
@@ -107,37 +150,44 @@ def database_settings() -> dict[str, Any]:
     # need one fail at once with a 503 for this many seconds, then one probes; 0 turns it off.
     config["ENGINE"] = "core.plumbing.db"
     config["CIRCUIT_BREAKER_SECONDS"] = env.float("DJANGO_DB_CIRCUIT_BREAKER_SECONDS", default=2.0)
-    # Django's native pool replaces persistent connections: CONN_MAX_AGE must stay 0 with it.
-    config["CONN_MAX_AGE"] = 0
-    # With the pool, Django turns this into the pool's check: a pooled connection is tested before it is handed out,
-    # so a restarted server costs no failed request. (Naming "check" in the pool options too breaks Django 5.2.)
+    # Behind pgbouncer the backend opens server-side cursors only inside transactions (core/plumbing/db/base.py).
+    config["POOLER"] = pooler
+    # With Django's pool, Django turns this into the pool's check: a pooled connection is tested before it is handed
+    # out, so a restarted server costs no failed request (naming "check" in the pool options too breaks Django 5.2).
+    # Behind pgbouncer, a kept connection is tested likewise before a request uses it again.
     config["CONN_HEALTH_CHECKS"] = True
     config["OPTIONS"] = {
         # Short, so a request that needs a database that does not answer gets its 503 within seconds (libpq's
         # minimum is 2 s), instead of holding its worker: the other workers keep serving cache hits.
         "connect_timeout": env.int("DJANGO_DB_CONNECT_TIMEOUT", default=2),
-        "options": f"-c statement_timeout={env.int('DJANGO_DB_STATEMENT_TIMEOUT_MS', default=30_000)}",
-        "pool": {
-            # Per worker process: workers x max_size must stay under PostgreSQL's max_connections.
-            "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", default=1),
-            "max_size": env.int("DJANGO_DB_POOL_MAX_SIZE", default=4),
-            # How long a request waits for a pooled connection before its 503. A sync worker uses one connection
-            # at a time, so waiting here means the database does not answer, not that the pool is busy.
-            "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", default=2.0),
-        },
     }
-    if env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=True):
-        # A query run a few times on a connection is planned once and then only executed: the article list's query
-        # spends as long being planned as being run. Needs server-side binding (the parameters sent apart from the
-        # text, so a page's query has one text whatever its cursor). Off behind a pooler that cannot keep them
-        # (pgbouncer in transaction mode before 1.21, or without max_prepared_statements).
-        config["OPTIONS"] |= {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD}
+    if pooler == "pgbouncer":
+        # The pool on one side only: pgbouncer's. A pool here too would hold idle client connections in every worker,
+        # so the worker's one connection is kept instead (Django's pool needs CONN_MAX_AGE 0; without it, 0 would
+        # reconnect on every request).
+        pgbouncer_statement_timeout_check()
+        config["CONN_MAX_AGE"] = POOLED_CONN_MAX_AGE
+    else:
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] |= direct_connection_options()
+    # A query run a few times on a connection is planned once and then only executed: the article list's query
+    # spends as long being planned as being run. Needs server-side binding (the parameters sent apart from the text,
+    # so a page's query has one text whatever its cursor). Off by default behind pgbouncer: before 1.21, or without
+    # max_prepared_statements, a statement prepared on one server connection is then run on another, which lacks it.
+    # Off means prepare_threshold None as well: psycopg prepares a query run 5 times unless told not to.
+    prepared = env.bool("DJANGO_DB_PREPARED_STATEMENTS", default=pooler == "none")
+    config["OPTIONS"] |= {
+        "server_side_binding": prepared,
+        "prepare_threshold": PREPARE_THRESHOLD if prepared else None,
+    }
     return config
 
 
 def cache_settings() -> dict[str, Any]:
-    """Return the default cache: Redis from REDIS_URL, else a file cache shared by every worker process."""
+    """Return the default cache: Redis from REDIS_URL (through REDIS_SENTINELS when set), else a shared file cache."""
     redis_url = env.str("REDIS_URL", default="")
+    # Read first: REDIS_SENTINELS without REDIS_URL stops start-up.
+    setup = redis_sentinel()
     if not redis_url:
         # A per-process memory cache would not do: an invalidation in one worker would not reach the others.
         return {
@@ -145,19 +195,55 @@ def cache_settings() -> dict[str, Any]:
             "LOCATION": VAR_DIR / "cache",
             "OPTIONS": {"MAX_ENTRIES": env.int("DJANGO_FILE_CACHE_MAX_ENTRIES", default=10_000)},
         }
-    return {
+    connect_timeout = env.float("DJANGO_REDIS_CONNECT_TIMEOUT", default=0.5)
+    timeout = env.float("DJANGO_REDIS_TIMEOUT", default=0.5)
+    config: dict[str, Any] = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": redis_url,
         "KEY_PREFIX": env.str("DJANGO_CACHE_KEY_PREFIX", default="{{ cookiecutter.project_slug }}"),
         "OPTIONS": {
             # redis-py parses replies with hiredis whenever it is installed, as it is here.
-            "SOCKET_CONNECT_TIMEOUT": env.float("DJANGO_REDIS_CONNECT_TIMEOUT", default=0.5),
-            "SOCKET_TIMEOUT": env.float("DJANGO_REDIS_TIMEOUT", default=0.5),
+            "SOCKET_CONNECT_TIMEOUT": connect_timeout,
+            "SOCKET_TIMEOUT": timeout,
             "CONNECTION_POOL_KWARGS": {"max_connections": env.int("DJANGO_REDIS_MAX_CONNECTIONS", default=20)},
             # A Redis outage then reads as cache misses: requests fall back to the database, never a 500.
             "IGNORE_EXCEPTIONS": True,
         },
     }
+    if setup is not None:
+        # A list of one URL: given a string, django-redis's SentinelClient adds a pool of replicas and sends every
+        # read there, and a replica lags its primary: a bump's read-back, and the reads after a write, would see the
+        # old versions. Reads and writes go to the primary; the replicas are there to take over.
+        config["LOCATION"] = [redis_url]
+        config["OPTIONS"] |= sentinel.cache_options(setup, connect_timeout=connect_timeout, timeout=timeout)
+    return config
+
+
+def redis_sentinel() -> sentinel.SentinelSetup | None:
+    """Return the sentinels of REDIS_SENTINELS and the service REDIS_URL names (None: unset), or stop start-up."""
+    try:
+        return sentinel.sentinel_setup(env.ENVIRON)
+    except ImproperlyConfigured as exc:
+        raise SystemExit(str(exc)) from None
+
+
+def wait_replicas() -> int:
+    """Return how many replicas must hold a version bump (0: none waited for), or stop start-up naming a bad value."""
+    value = env.str("DJANGO_REDIS_WAIT_REPLICAS", default="1" if redis_sentinel() else "0").strip()
+    if not value.isdigit():
+        raise SystemExit(f"DJANGO_REDIS_WAIT_REPLICAS must be a whole number of replicas, 0 for none: {value!r}")
+    if int(value) and not env.str("REDIS_URL", default=""):
+        raise SystemExit("DJANGO_REDIS_WAIT_REPLICAS needs REDIS_URL: only Redis has replicas to wait for.")
+    return int(value)
+
+
+def wait_timeout_ms() -> int:
+    """Return how long a version bump waits for its replicas, in milliseconds, or stop start-up naming a bad value."""
+    value = env.str("DJANGO_REDIS_WAIT_TIMEOUT_MS", default="100").strip()
+    # 0 would make Redis's WAIT block for good.
+    if not value.isdigit() or int(value) == 0:
+        raise SystemExit(f"DJANGO_REDIS_WAIT_TIMEOUT_MS must be a positive whole number of milliseconds: {value!r}")
+    return int(value)
 
 
 # The spellings of a switch read as on or off; anything else stops start-up.
@@ -240,13 +326,62 @@ def throttle_cache_settings(default: dict[str, Any]) -> dict[str, Any]:
     return {**default, "OPTIONS": options}
 
 
+# What a replica's URL gives it; everything else is copied from the primary.
+REPLICA_URL_FIELDS = ("NAME", "HOST", "PORT", "USER", "PASSWORD")
+
+
+def replica_databases(primary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return ``replica_1``, ``replica_2``... from DATABASE_REPLICA_URLS: the primary's settings, another server.
+
+    Only where to connect comes from each URL; pooling, timeouts and the circuit breaker are the primary's; only the
+    pool's check of a connection before handing it out is off.
+    """
+    urls = [url.strip() for url in env.str("DATABASE_REPLICA_URLS", default="").split(",") if url.strip()]
+    if urls and primary["ENGINE"] != "core.plumbing.db":
+        raise SystemExit("DATABASE_REPLICA_URLS needs a PostgreSQL DATABASE_URL: replicas stream from it.")
+    replicas = {}
+    for number, url in enumerate(urls, start=1):
+        config = environ.Env.db_url_config(url)
+        if not config["ENGINE"].endswith("postgresql"):
+            raise SystemExit(f"DATABASE_REPLICA_URLS: replica {number} is not a postgres:// URL.")
+        where = {field: config.get(field, "") for field in REPLICA_URL_FIELDS}
+        # TEST MIRROR: a test run reads the primary's test database through the alias and creates none for it.
+        # No pool check: on a replica that hangs it would wait forever, before core/plumbing/db/replicas.py can cut the
+        # connection; a dead pooled connection instead fails its rebuild, which the primary then answers.
+        checks = {"CONN_HEALTH_CHECKS": False}
+        replicas[f"replica_{number}"] = copy.deepcopy(primary) | where | checks | {"TEST": {"MIRROR": "default"}}
+    return replicas
+
+
 DATABASES = {"default": database_settings()}
+DATABASES |= replica_databases(DATABASES["default"])
+if len(DATABASES) > 1:
+    # Rebuilds of cached reads read a replica that has replayed their versions' writes (core/plumbing/db/replicas.py);
+    # a client that just wrote reads the primary (core/plumbing/db/read_your_writes.py). Both only with replicas.
+    DATABASE_ROUTERS = ["core.plumbing.db.replicas.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("core.toolkit.middleware.CachedReadMiddleware") + 1,
+        "core.plumbing.db.read_your_writes.ReadYourWritesMiddleware",
+    )
+# Seconds a client's reads go to the primary after its write (POST, PUT, PATCH, DELETE); 0 pins nothing.
+DB_READ_YOUR_WRITES_SECONDS = env.float("DJANGO_DB_READ_YOUR_WRITES_SECONDS", default=5.0)
+# Seconds a replica that failed (refused, timed out, broke a rebuild) is skipped; its rebuilds read the primary.
+DB_REPLICA_RETRY_SECONDS = env.float("DJANGO_DB_REPLICA_RETRY_SECONDS", default=5.0)
+# Seconds a rebuild (or the position check before it) may wait on a replica before its connection is cut and the
+# primary answers instead: bounds a replica that hangs without closing the connection (core/plumbing/db/replicas.py).
+DB_REPLICA_TIMEOUT = env.float("DJANGO_DB_REPLICA_TIMEOUT", default=2.0)
 CACHES = {"default": cache_settings()}
 # The same entries as the default cache: a throttle that cannot count there counts per process instead.
 CACHES["throttle"] = throttle_cache_settings(CACHES["default"])
 # Ignored Redis errors are logged through this logger, whose filter (LOGGING below) logs an outage once per interval.
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "django_redis.cache"
+# A version bump counts as landed once this many replicas acknowledge it (Redis WAIT, on the bump's connection, for at
+# most REDIS_WAIT_TIMEOUT_MS): a failover cannot lose it then. One not acknowledged is kept and retried like one the
+# cache refused. With REDIS_SENTINELS, 1 by default, and never more than the replicas the sentinels see alive; without,
+# 0: not waited for, no extra round trip (core/toolkit/replication.py).
+REDIS_WAIT_REPLICAS = wait_replicas()
+REDIS_WAIT_TIMEOUT_MS = wait_timeout_ms()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,6 +4,9 @@
   (``redis://host:6379/0`` queues in ``/1``), so a ``FLUSHDB`` of the cache never empties the queue. Eviction is
   server-wide, though: a Redis that evicts cache entries (``allkeys-lru``) may evict queued tasks too, so production
   gives the broker a server of its own with ``noeviction`` (README, "Background work: Celery").
+- **With REDIS_SENTINELS** (core/plumbing/sentinel.py) and no ``CELERY_BROKER_URL``, the broker is that database of
+  the sentinels' service, through kombu's ``sentinel://`` transport (one address per sentinel, ``master_name`` in the
+  transport options), so the queue follows a failover as the cache does; the result backend too.
 - **Without either** (the embedded default), tasks run in-process, in the call that sends them, and their errors
   reach that caller: ``make run`` needs no worker, and the request that sends a task waits for it.
 - **Every task** is acknowledged once it has run (``acks_late``) and put back in the queue when its worker dies, so
@@ -17,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
+
+from core.plumbing import sentinel
 
 IN_PROCESS_BROKER = "memory://localhost/"
 REDIS_SCHEMES = ("redis", "rediss")
@@ -35,6 +40,9 @@ def broker_url(environ: Mapping[str, str]) -> str:
     explicit = environ.get("CELERY_BROKER_URL", "").strip()
     if explicit:
         return explicit
+    setup = sentinel.sentinel_setup(environ)
+    if setup is not None:
+        return sentinel.broker_url(setup)
     redis_url = environ.get("REDIS_URL", "").strip()
     return next_database(redis_url) if redis_url else IN_PROCESS_BROKER
 
@@ -50,6 +58,18 @@ def next_database(redis_url: str) -> str:
     if not number.isdigit():
         raise ImproperlyConfigured(f"REDIS_URL must name its database as a number: {redis_url!r}")
     return urlunsplit(parts._replace(path=f"/{int(number) + 1}"))
+
+
+def sentinel_options(environ: Mapping[str, str], broker: str) -> dict[str, Any]:
+    """Return the transport options a ``sentinel://`` broker needs from REDIS_SENTINELS (none for another broker)."""
+    if not broker.startswith("sentinel://"):
+        return {}
+    setup = sentinel.sentinel_setup(environ)
+    if setup is None:
+        raise ImproperlyConfigured(
+            "A sentinel:// CELERY_BROKER_URL needs REDIS_SENTINELS, and REDIS_URL naming the service (redis://mymaster/0)."
+        )
+    return sentinel.transport_options(setup)
 
 
 def seconds(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -90,6 +110,7 @@ def celery_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     broker = broker_url(environ)
     in_process = broker == IN_PROCESS_BROKER
     soft, hard, visibility = time_limits(environ)
+    through_sentinels = sentinel_options(environ, broker)
     return {
         "CELERY_BROKER_URL": broker,
         # Results (task state, return values) beside the queue, for tasks that are polled; none in-process.
@@ -114,8 +135,9 @@ def celery_settings(environ: Mapping[str, str]) -> dict[str, Any]:
             # Each worker looks for tasks a dead worker held this often (kombu's default is every 100 s or so).
             "unacked_restore_interval": max(1, visibility // RESTORE_SWEEPS),
             "unacked_restore_throttle": 1,
+            **through_sentinels,
         },
-        "CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS": {"visibility_timeout": visibility},
+        "CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS": {"visibility_timeout": visibility, **through_sentinels},
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
         "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
     }

@@ -19,6 +19,11 @@ A bump is read back to check that it landed (a cache that ignores errors drops a
 did not is kept in the database (``core.toolkit.models.PendingInvalidation``) and retried by a background thread of the
 process, by ``/health/`` and by ``manage.py land_invalidations`` until it lands. Entries stay in the cache a while
 past their lifetime, so a read can still answer with the last good bytes when the database is down.
+
+With read replicas (``core.plumbing.db.replicas``), a version also says how new the data built from it must be: above
+its 62 random bits it carries the primary's WAL position read right after the write (``written_lsn``), so a rebuild
+reads a replica only once the replica has replayed it. That costs one query on the primary per bump; without
+replicas the position is 0 and no query is made.
 """
 
 import hashlib
@@ -45,7 +50,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.toolkit import edge, local
+from core.plumbing.db.replicas import primary_lsn
+from core.toolkit import edge, local, replication
 from core.toolkit.models import PendingInvalidation
 
 logger = logging.getLogger(__name__)
@@ -61,6 +67,11 @@ LOCK_SUFFIX = ":lock"
 TTL_JITTER = 0.1
 LOCK_POLL_SECONDS = 0.01
 M2M_ACTIONS = frozenset({"post_add", "post_remove", "post_clear"})
+# A version's random low bits; the bits above them hold the primary's WAL position (0 without replicas).
+RANDOM_BITS = 62
+# The position of versions made while the primary's could not be read: beyond any replica's, so rebuilds from them
+# read the primary.
+UNKNOWN_LSN = 2**64 - 1
 # The retry thread tries again after half a second, backing off to a few seconds while the cache still refuses
 # writes: a bump lands seconds after the cache is back.
 RETRY_FIRST_DELAY = 0.5
@@ -235,9 +246,14 @@ def _on_m2m_change(
         bump_keys_on_commit(keys, using=using)
 
 
-def _new_version() -> int:
-    """Return a fresh version number; random, so two processes never pick the same one."""
-    return secrets.randbits(62)
+def _new_version(lsn: int = 0) -> int:
+    """Return a fresh version carrying the WAL position ``lsn``; random, so two processes never pick the same one."""
+    return (lsn << RANDOM_BITS) | secrets.randbits(RANDOM_BITS)
+
+
+def written_lsn(versions: Versions) -> int:
+    """Return the primary's WAL position a rebuild from these versions must see: the highest they carry, 0 if none."""
+    return max((version >> RANDOM_BITS for version in versions), default=0)
 
 
 def bump_versions(*model_classes: ModelClass) -> bool:
@@ -273,9 +289,17 @@ def bump_keys(keys: Collection[str]) -> bool:
 
 def _set_versions(keys: Collection[str]) -> bool:
     """Write new versions for the keys and return whether the cache holds them now."""
-    versions = {key: _new_version() for key in keys}
     try:
-        cache.set_many(versions, timeout=None)
+        # After the commit, so the position covers the write; read once per bump.
+        lsn = primary_lsn()
+    except DatabaseError:
+        # Without it, the new versions could let a rebuild read a replica that lacks the write: not landed.
+        logger.warning("Cache invalidation did not land (no WAL position); it will be retried", exc_info=True)
+        return False
+    versions = {key: _new_version(lsn) for key in keys}
+    try:
+        if not replication.set_versions(versions):
+            return False
         # django-redis with IGNORE_EXCEPTIONS drops a failed write silently (server down, out of memory, CLIENT PAUSE
         # WRITE), and what set_many returns differs by backend: reading the versions back is the portable check.
         # A concurrent bump of the same key reads as a failure too; the retry then only invalidates once more.
@@ -418,7 +442,14 @@ def _first_versions(keys: list[str]) -> dict[str, int]:
     Race: processes that miss the same key at once each propose a version, ``add`` keeps the first, and all read that
     one back; with versions of their own, each would build and wait for an entry none of the others can use.
     """
-    proposed = {name: _new_version() for name in keys}
+    try:
+        lsn = primary_lsn()
+    except DatabaseError:
+        # Versions kept without the primary's position could let rebuilds read a stale replica: these serve this
+        # request alone, and its rebuild reads the primary.
+        logger.warning("Versions not recreated: the primary's WAL position cannot be read", exc_info=True)
+        return {name: _new_version(UNKNOWN_LSN) for name in keys}
+    proposed = {name: _new_version(lsn) for name in keys}
     for name, version in proposed.items():
         cache.add(name, version, timeout=None)
     kept = cache.get_many(keys)

@@ -47,6 +47,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from core.plumbing.db.read_your_writes import is_pinned
+from core.plumbing.db.replicas import read_replica_first
 from core.plumbing.exceptions import DATABASE_UNAVAILABLE
 from core.plumbing.parsers import LIST_FIELDS, plain_values
 from core.toolkit import edge
@@ -67,6 +69,7 @@ from core.toolkit.caching import (
     unlock_entry,
     version_key,
     wait_for_entry,
+    written_lsn,
 )
 from core.toolkit.dbjson import json_items
 from core.toolkit.http import (
@@ -292,7 +295,7 @@ class CachedReadView(SlimView):
                     return self._respond(request, entry, kwargs, scope, HIT)
             self._spend_miss_budget(request)
             try:
-                status, body = self._build(kwargs)
+                status, body = self._rebuild(request, kwargs, lookup)
             except DATABASE_UNAVAILABLE as exc:
                 if lookup.stale is None:
                     raise
@@ -347,6 +350,16 @@ class CachedReadView(SlimView):
     def _lookup(self, request: HttpRequest, kwargs: dict[str, Any], scope: str) -> Lookup:
         """Return what the cache holds for this request: the current entry, the versions, a stale entry."""
         return read_entry(self.cache_key(request, kwargs, scope), self.version_keys(kwargs))
+
+    def _rebuild(self, request: HttpRequest, kwargs: dict[str, Any], lookup: Lookup) -> tuple[int, bytes]:
+        """Return ``_build()``'s answer, read from a replica that has replayed the writes of the lookup's versions.
+
+        A request pinned to the primary (its client just wrote) reads the primary; so does every rebuild without
+        replicas (core/plumbing/db/replicas.py).
+        """
+        if is_pinned(request):
+            return self._build(kwargs)
+        return read_replica_first(lambda: self._build(kwargs), replayed=written_lsn(lookup.versions))
 
     def _build(self, kwargs: dict[str, Any]) -> tuple[int, bytes]:
         """Return the status and rendered body of the rebuilt response: a 200, or a 404 to cache briefly."""

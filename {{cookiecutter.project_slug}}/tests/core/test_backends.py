@@ -16,6 +16,8 @@ from settings.base import cache_settings
 pytestmark = pytest.mark.django_db
 ON_POSTGRES = bool(os.environ.get("DATABASE_URL"))
 ON_REDIS = bool(os.environ.get("REDIS_URL"))
+# Behind pgbouncer (make test-pgbouncer) pgbouncer pools and sets the timeout: tests/core/test_pooler_settings.py.
+POOLED = os.environ.get("DJANGO_DB_POOLER", "none") != "none"
 
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -39,6 +41,7 @@ def test_without_database_url_the_database_is_sqlite_with_wal_and_immediate_tran
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="DATABASE_URL is not set")
+@pytest.mark.skipif(POOLED, reason="DJANGO_DB_POOLER is set: pgbouncer pools")
 def test_with_database_url_postgresql_runs_through_the_pool_with_a_statement_timeout() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")

@@ -21,6 +21,9 @@ STARTUP_SECONDS = 60
 def production_env(**variables: str) -> dict[str, str]:
     """Return the environment of a production-settings process on loopback (DATABASE_URL, REDIS_URL and .env apply)."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "GUNICORN_"))}
+    # The pooler in front of DATABASE_URL's server is part of where the database is, as DATABASE_URL is.
+    if "DJANGO_DB_POOLER" in os.environ:
+        environment["DJANGO_DB_POOLER"] = os.environ["DJANGO_DB_POOLER"]
     return environment | {
         "DJANGO_SETTINGS_MODULE": "settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),

@@ -1,7 +1,8 @@
 """Django's PostgreSQL backend, with a circuit breaker around each new connection (see ``core.plumbing.db.breaker``).
 
 The breaker's window is the ``CIRCUIT_BREAKER_SECONDS`` key of the ``DATABASES`` entry (default 2); 0 turns the
-breaker off.
+breaker off. Its ``POOLER`` key names what sits in front of the server: behind pgbouncer (transaction pooling) a
+server-side cursor is opened only inside a transaction (``DatabaseWrapper.create_cursor``).
 """
 
 from typing import Any
@@ -41,6 +42,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """
         self.Database.connect(**conn_params).close()
         self.close_pool()
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        """Return a cursor: server-side when named, except outside a transaction behind a transaction pooler."""
+        if name and self.transaction_pooled and self.connection.autocommit:
+            # Outside a transaction Django declares the cursor WITH HOLD, for FETCHes that pgbouncer may send to
+            # another server connection, which does not have it. So it is a plain cursor, which reads the whole
+            # result at once (as DISABLE_SERVER_SIDE_CURSORS would make every cursor); inside a transaction, which
+            # keeps its server connection, it stays server-side (core.plumbing.db.cursors.server_cursor_transaction).
+            name = None
+        return super().create_cursor(name)
+
+    @property
+    def transaction_pooled(self) -> bool:
+        """Return whether a pooler that hands out server connections per transaction sits in front of the server."""
+        pooler: str = self.settings_dict.get("POOLER", "none")
+        return pooler == "pgbouncer"
 
     @property
     def breaker(self) -> CircuitBreaker | None:

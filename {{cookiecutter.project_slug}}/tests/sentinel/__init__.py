@@ -1,0 +1,1 @@
+"""Redis through Sentinel: the primary killed under load (make test-sentinel)."""
