@@ -13,7 +13,8 @@ bind = bind_address(os.environ)
 # Sync workers: the views are short and mostly wait on PostgreSQL or Redis; measured here, async workers ran the
 # same sync views several times slower (every call hops threads). (2 x cores) + 1 keeps the CPU busy while some
 # workers wait on I/O. Each worker keeps its own database pool: workers x DJANGO_DB_POOL_MAX_SIZE must stay
-# below PostgreSQL's max_connections.
+# below PostgreSQL's max_connections. Behind pgbouncer (DJANGO_DB_POOLER=pgbouncer) each worker keeps one connection
+# to it instead, and pgbouncer's pool is sized (README, "pgbouncer in front of PostgreSQL").
 # Sync workers must sit behind a buffering proxy, such as deploy/nginx.conf (`make serve-front`): a sync worker
 # serves one connection at a time and reads the request from the client itself, so a client that sends it slowly
 # holds the worker until the timeout below kills it, and a few such clients stop them all (README, "The front:
