@@ -2,7 +2,6 @@
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from core.plumbing.health import health
 from core.toolkit import caching
 from core.toolkit.caching import bump_versions, land_pending_bumps, pending_bumps, version_key
 from settings.base import cache_settings
+from tests.perf.servers import free_port
 
 pytestmark = pytest.mark.urls("tests.core.urls")
 
@@ -205,21 +205,13 @@ def test_a_bump_neither_the_cache_nor_the_database_takes_is_logged_not_raised(
     assert "Cache invalidation lost" in caplog.text
 
 
-def _free_port() -> int:
-    """Return a TCP port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def own_redis() -> Iterator[redis.Redis]:
     """Start a Redis server of the test's own (never the shared one), point the cache at it; return a client."""
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -5,7 +5,6 @@ The failover itself, a primary killed under load, is tests/sentinel/ (``make tes
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from core.plumbing.tasks import celery_settings
 from core.toolkit.caching import bump_versions, land_pending_bumps, version_key
 from tests.core import test_invalidation_retry, test_miss_round_trips
 from tests.core.test_settings import manage
+from tests.perf.servers import free_port
 
 # The fixtures of other modules this one uses: a Redis server of the test's own, the retry thread left out, the
 # Redis commands sent.
@@ -148,14 +148,6 @@ def test_an_explicit_redis_broker_wins_over_the_sentinels_and_needs_no_master_na
 def test_a_sentinel_broker_without_redis_sentinels_is_refused_naming_them() -> None:
     with pytest.raises(ImproperlyConfigured, match="needs REDIS_SENTINELS"):
         celery_settings({"CELERY_BROKER_URL": "sentinel://10.0.0.1:26379/1"})
-
-
-def free_port() -> int:
-    """Return a loopback port no one listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
