@@ -38,7 +38,7 @@ typecheck: install  ## Type-check the template's tests.
 	$(RUN) mypy
 
 pytest: install  ## Bake, lint, type-check and test the generated projects (TEMPLATE_TESTS_* variables apply).
-	$(RUN) pytest -v
+	$(RUN) pytest -v --durations=40
 
 lock: install  ## Re-resolve the generated project's uv.lock for each tool combination.
 	$(RUN) python -m tests.relock

@@ -1,6 +1,7 @@
 """Baking helpers shared by the template tests."""
 
 import os
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +78,13 @@ def fresh_database(project: Path, url: str, suffix: str) -> str:
     )
     subprocess.run([str(project / ".venv/bin/python"), "-c", script, f"{server}/postgres", fresh], check=True)
     return f"{server}/{fresh}"
+
+
+def free_port() -> int:
+    """Return a TCP port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def skip_unless(condition: bool, reason: str) -> None:

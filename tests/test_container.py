@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import project_env, skip_unless
+from tests.conftest import free_port, project_env, skip_unless
 
 DATABASE_URL = os.environ.get("TEMPLATE_TESTS_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TEMPLATE_TESTS_REDIS_URL", "")
@@ -99,13 +98,6 @@ def base_image() -> str:
         run(debootstrap, "--variant=minbase", packages, "trixie", rootfs, mirror, timeout=600)
         run("bash", "-o", "pipefail", "-c", 'tar -C "$1" -c . | "$2" import - "$3"', "-", rootfs, DOCKER, BASE_TAG)
     return BASE_TAG
-
-
-def free_port() -> int:
-    """Return a TCP port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, dict[str, str], bytes]:

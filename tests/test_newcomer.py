@@ -6,7 +6,6 @@ They run in the project with every option off, which the suite installs anyway; 
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,18 +17,11 @@ from pathlib import Path
 import pytest
 from uv import find_uv_bin
 
-from tests.conftest import make, project_env, run_make, skip_unless
+from tests.conftest import free_port, make, project_env, run_make, skip_unless
 from tests.test_generated_project import DATABASE_URL, python_available
 
 # Seconds a target may take to answer /health/ once it is installed and migrated.
 START_TIMEOUT = 60
-
-
-def free_port() -> int:
-    """Return a TCP port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def health_status(port: int) -> int | None:

@@ -1,7 +1,7 @@
 """``make test-replicas`` in the default project: a streaming replica lagging, stopped or frozen, and no stale read.
 
 It runs once, on the default project: the suite starts a PostgreSQL primary and a ``pg_basebackup -R`` replica of its
-own (ports 55432 and 55433), gunicorn on both and Redis database 10 of the shared server. Without PostgreSQL's server
+own on free ports, gunicorn on both and Redis database 10 of the shared server. Without PostgreSQL's server
 programs it skips, unless REQUIRE_REPLICAS=1 (CI) makes that a failure.
 """
 

@@ -1,7 +1,7 @@
 """``make test-sentinel`` in the default project: the Redis primary killed under load, no error, no lasting stale read.
 
 It runs once, on the default project: the suite starts a Redis primary, its replica and three sentinels of its own
-(ports 56379 to 56383), gunicorn through them on 56384, and a database of its own on the local PostgreSQL. Without
+on free ports, gunicorn through them, and a database of its own on the local PostgreSQL. Without
 redis-server and redis-sentinel it skips, unless REQUIRE_SENTINEL=1 (CI) makes that a failure.
 """
 

@@ -14,7 +14,8 @@ from contextlib import ExitStack
 import pytest
 
 from tests.chaos.faults import WORKERS, World, kill_leftover_gunicorn
-from tests.chaos.instances import PostgresCluster, RedisServer, free_port, postgres_bindir
+from tests.chaos.instances import PostgresCluster, RedisServer, postgres_bindir
+from tests.perf.servers import free_port
 from tests.chaos.report import Figures, table, write_results
 from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
 

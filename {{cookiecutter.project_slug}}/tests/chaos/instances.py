@@ -9,7 +9,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,14 +22,6 @@ STOP_SECONDS = 20
 POLL_SECONDS = 0.05
 POSTGRES_USER = "postgres"
 DATABASE = "chaos"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def postgres_bindir() -> Path | None:

@@ -18,7 +18,8 @@ import pytest
 
 from deploy.edge import INSTALL_HINT, find_varnishd, varnish
 from tests.conftest import required_program
-from tests.perf.slow_clients import HOST, free_port
+from tests.perf.servers import free_port
+from tests.perf.slow_clients import HOST
 
 # Fast enough that a test sees the backend turn sick (2 failed polls) in well under a second.
 PROBE_INTERVAL = "0.1s"

@@ -22,7 +22,8 @@ from deploy.edge import INSTALL_HINT, find_varnishd, varnish
 from tests.conftest import required_program
 from tests.perf.edge_writes import request_json
 from tests.perf.servers import PROJECT, gunicorn, manage
-from tests.perf.slow_clients import HOST, free_port
+from tests.perf.servers import free_port
+from tests.perf.slow_clients import HOST
 
 pytestmark = pytest.mark.edge
 

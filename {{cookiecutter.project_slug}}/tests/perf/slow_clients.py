@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.front import nginx
-from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
+from tests.perf.servers import PROJECT, free_port, gunicorn, prepare, production_env
 
 RESULTS = PROJECT / "var" / "bench" / "front.json"
 HAS_EXAMPLE_API = (PROJECT / "api" / "views.py").exists()
@@ -161,13 +161,6 @@ def normal_requests(port: int, *, duration: float, timeout: float) -> Outcome:
         else:
             outcome.failures.append(f"{path}: {status}")
     return outcome
-
-
-def free_port() -> int:
-    """Return a TCP port free on HOST at the moment."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -1,12 +1,12 @@
 """Run the whole suite through a pgbouncer in transaction mode, started here in front of DATABASE_URL's server.
 
-``python -m tests.pgbouncer.run [--port 56432] [--pool-size 20] [pytest arguments]`` (``make test-pgbouncer``,
+``python -m tests.pgbouncer.run [--port N] [--pool-size 20] [pytest arguments]`` (``make test-pgbouncer``,
 ``PGBOUNCER_ARGS=...``) writes a pgbouncer configuration and auth file to a temporary folder, starts pgbouncer on
-127.0.0.1 with one wildcard database in front of DATABASE_URL's server (postgres://postgres@127.0.0.1:5432/test when
-unset), runs pytest, with the project's options, with DATABASE_URL pointing at pgbouncer and
-``DJANGO_DB_POOLER=pgbouncer``, prints a one-line summary, stops pgbouncer and exits with pytest's status. REDIS_URL
-and the rest of the environment pass through. pytest-django creates the test database through pgbouncer too (and
-drops it first with ``--create-db``).
+127.0.0.1 (on a free port unless ``--port`` names one) with one wildcard database in front of DATABASE_URL's server
+(postgres://postgres@127.0.0.1:5432/test when unset), runs pytest, with the project's options, with DATABASE_URL
+pointing at pgbouncer and ``DJANGO_DB_POOLER=pgbouncer``, prints a one-line summary, stops pgbouncer and exits with
+pytest's status. REDIS_URL and the rest of the environment pass through. pytest-django creates the test database
+through pgbouncer too (and drops it first with ``--create-db``).
 """
 
 import argparse
@@ -26,10 +26,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from deploy.supervise import running
+from tests.perf.servers import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
-DEFAULT_PORT = 56432
 # Server connections per database and user: the transactions that run at once, which the suite's threads and
 # servers keep well under this; the rest queue in pgbouncer.
 DEFAULT_POOL_SIZE = 20
@@ -203,16 +203,17 @@ def main() -> int:
         print(f"test-pgbouncer: {error}", file=sys.stderr)
         return 1
     started = time.monotonic()
+    port = options.port or free_port()
     try:
-        with pgbouncer(server, port=options.port, pool_size=options.pool_size):
-            status, summary = run_suite(server.url_through(options.port), pytest_arguments)
+        with pgbouncer(server, port=port, pool_size=options.pool_size):
+            status, summary = run_suite(server.url_through(port), pytest_arguments)
     except RuntimeError as error:
         print(f"test-pgbouncer: {error}", file=sys.stderr)
         return 1
     minutes = (time.monotonic() - started) / 60
     print(
         f"test-pgbouncer: {summary or 'no summary'} through pgbouncer (transaction pooling) on 127.0.0.1:"
-        f"{options.port} in front of {server.host}:{server.port}; pytest exited {status} after {minutes:.1f} min"
+        f"{port} in front of {server.host}:{server.port}; pytest exited {status} after {minutes:.1f} min"
     )
     return status
 
@@ -220,7 +221,7 @@ def main() -> int:
 def _parse_arguments() -> tuple[argparse.Namespace, list[str]]:
     """Return the options, and the arguments left for pytest."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"pgbouncer's port (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=int, default=None, help="pgbouncer's port (default: a free one)")
     parser.add_argument(
         "--pool-size",
         type=int,

@@ -1,7 +1,7 @@
 """The replicas suite's world: a PostgreSQL primary and its streaming replica of the suite's own, gunicorn on both.
 
 The primary is a cluster made by initdb (wal_level replica, replication allowed from 127.0.0.1); the replica is
-``pg_basebackup -R`` of it on the next port, logging every statement it runs, so a test can tell which reads reached
+``pg_basebackup -R`` of it on another free port, logging every statement it runs, so a test can tell which reads reached
 it. The project is served by gunicorn with DATABASE_URL on the primary, DATABASE_REPLICA_URLS on the replica and
 Redis database 10 of the shared server (flushed first). Without PostgreSQL's server programs or Redis the suite
 skips, unless ``REQUIRE_REPLICAS=1`` makes that a failure.
@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -29,11 +30,8 @@ import redis
 from core.toolkit.caching import CachedResponse
 from tests.chaos.faults import kill_leftover_gunicorn
 from tests.chaos.instances import DATABASE, POSTGRES_USER, PostgresCluster, postgres_bindir
-from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
+from tests.perf.servers import PROJECT, free_port, gunicorn, prepare, production_env
 
-PRIMARY_PORT = 55432
-REPLICA_PORT = 55433
-GUNICORN_PORT = 55434
 REDIS_URL = "redis://127.0.0.1:6379/10"
 WORKERS = 2
 # Short, so a test waits out the read-your-writes window in seconds; a failed replica is skipped as long as by default.
@@ -174,7 +172,7 @@ class Served:
             headers["Cookie"] = cookie
         if body is not None:
             headers["Content-Type"] = "application/json"
-        connection = http.client.HTTPConnection("127.0.0.1", GUNICORN_PORT, timeout=30)
+        connection = http.client.HTTPConnection(urlsplit(self.base).netloc, timeout=30)
         try:
             connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
             response = connection.getresponse()
@@ -249,10 +247,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert bindir is not None
     cache = _redis()
     with ExitStack() as stack:
-        primary = PrimaryCluster(bindir, PRIMARY_PORT)
+        primary = PrimaryCluster(bindir, free_port())
         stack.callback(primary.remove)
         primary.create()
-        replica = ReplicaCluster(bindir, REPLICA_PORT, primary)
+        replica = ReplicaCluster(bindir, free_port(), primary)
         stack.callback(replica.remove)
         replica.clone()
         cache.flushdb()
@@ -270,10 +268,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         prepare(env)
         seeded = _seed(env)
         stack.callback(kill_leftover_gunicorn, pidfile)
-        stack.enter_context(gunicorn(GUNICORN_PORT, workers=WORKERS, env=env))
+        port = free_port()
+        stack.enter_context(gunicorn(port, workers=WORKERS, env=env))
         stack.callback(cache.flushdb)
         yield Served(
-            base=f"http://127.0.0.1:{GUNICORN_PORT}",
+            base=f"http://127.0.0.1:{port}",
             primary=primary,
             replica=replica,
             cache=cache,

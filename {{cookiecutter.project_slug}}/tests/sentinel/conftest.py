@@ -23,11 +23,10 @@ from psycopg import sql
 from tests.chaos.conftest import UNTHROTTLED
 from tests.chaos.faults import kill_leftover_gunicorn
 from tests.conftest import required_program
-from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
+from tests.perf.servers import PROJECT, free_port, gunicorn, prepare, production_env
 from tests.sentinel.topology import SERVICE, Topology
 
 DATABASE_URL = os.environ.get("SENTINEL_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sentinel_e2e")
-GUNICORN_PORT = 56384
 WORKERS = 3
 INSTALL_HINT = "apt-get install redis-server redis-sentinel"
 FIGURES_KEY = pytest.StashKey[list[dict[str, Any]]]()
@@ -97,8 +96,9 @@ def world(
         with psycopg.connect(database_url, autocommit=True) as connection:
             connection.execute("DELETE FROM core_pendinginvalidation")
         try:
-            with gunicorn(GUNICORN_PORT, workers=WORKERS, env=env, log=folder / "gunicorn.log"):
-                yield World(GUNICORN_PORT, topology, seeded, database_url, variables)
+            port = free_port()
+            with gunicorn(port, workers=WORKERS, env=env, log=folder / "gunicorn.log"):
+                yield World(port, topology, seeded, database_url, variables)
         finally:
             kill_leftover_gunicorn(pidfile)
     finally:

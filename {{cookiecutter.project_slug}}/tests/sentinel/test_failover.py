@@ -29,7 +29,6 @@ import pytest
 from core.toolkit.caching import RETRY_MAX_DELAY
 from tests.sentinel.conftest import World
 from tests.sentinel.load import Exchange, Load, Recorder, StaleRead, stale_reads
-from tests.sentinel.topology import REPLICA_PORT
 
 pytestmark = pytest.mark.sentinel
 
@@ -165,7 +164,7 @@ def _promotion(world: World) -> float:
     """Return when the sentinels first named the replica as the primary; fail if they do not within the bound."""
     deadline = time.monotonic() + PROMOTION_SECONDS
     while time.monotonic() < deadline:
-        if world.topology.primary_port() == REPLICA_PORT:
+        if world.topology.primary_port() == world.topology.replica:
             return time.monotonic()
         time.sleep(POLL_SECONDS)
     raise AssertionError(f"the sentinels did not promote the replica within {PROMOTION_SECONDS:.0f} s")

@@ -1,4 +1,4 @@
-"""A Redis primary, its replica and three sentinels of the tests' own, on fixed loopback ports, in a temporary folder.
+"""A Redis primary, its replica and three sentinels of the tests' own, on free loopback ports, in a temporary folder.
 
 Nothing persists (``--save "" --appendonly no``). The replica connects as a user of its own (``replicator``), so a test
 can cut it off from the primary while the sentinels still see it alive, as a network cut between the two would.
@@ -15,8 +15,9 @@ from typing import Any
 
 import redis
 
-PRIMARY_PORT, REPLICA_PORT = 56379, 56380
-SENTINEL_PORTS = (56381, 56382, 56383)
+from tests.perf.servers import free_port
+
+SENTINELS = 3
 SERVICE = "sentinel-e2e"
 QUORUM = 2
 # A primary that does not answer for this long is down; the failover (election, promotion) then takes about a second.
@@ -35,11 +36,14 @@ class Topology:
     redis_server: str
     redis_sentinel: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    primary: int = field(default_factory=free_port)
+    replica: int = field(default_factory=free_port)
+    sentinel_ports: tuple[int, ...] = field(default_factory=lambda: tuple(free_port() for _ in range(SENTINELS)))
 
     @property
     def sentinels(self) -> str:
         """Return REDIS_SENTINELS for these sentinels."""
-        return ",".join(f"127.0.0.1:{port}" for port in SENTINEL_PORTS)
+        return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
 
     def client(self, port: int) -> redis.Redis:
         """Return a client of one server or sentinel."""
@@ -48,19 +52,19 @@ class Topology:
     def start(self) -> None:
         """Start the primary, the replica and the sentinels; return once the sentinels see it and each other."""
         replicator = ("--user", REPLICATOR, "on", f">{REPLICATOR_PASSWORD}", "~*", "&*", "+@all")
-        self._server("primary", PRIMARY_PORT, *replicator)
+        self._server("primary", self.primary, *replicator)
         self._server(
-            "replica", REPLICA_PORT, "--replicaof", "127.0.0.1", str(PRIMARY_PORT),
+            "replica", self.replica, "--replicaof", "127.0.0.1", str(self.primary),
             "--masteruser", REPLICATOR, "--masterauth", REPLICATOR_PASSWORD,
         )  # fmt: skip
-        self._until(lambda: self.client(REPLICA_PORT).info("replication").get("master_link_status") == "up", "sync")
-        for number, port in enumerate(SENTINEL_PORTS):
+        self._until(lambda: self.client(self.replica).info("replication").get("master_link_status") == "up", "sync")
+        for number, port in enumerate(self.sentinel_ports):
             self._sentinel(number, port)
         self._until(self._sentinels_ready, "the sentinels to see the replica and each other")
 
     def primary_port(self) -> int | None:
         """Return the port of the primary the sentinels name now (the first that answers), None if none answers."""
-        for port in SENTINEL_PORTS:
+        for port in self.sentinel_ports:
             try:
                 address: Any = self.client(port).sentinel_get_master_addr_by_name(SERVICE)
             except redis.RedisError:
@@ -70,7 +74,7 @@ class Topology:
 
     def cut_replication(self) -> None:
         """Cut the replica off the primary: its user can no longer log in, its link is closed; both stay up."""
-        primary = self.client(PRIMARY_PORT)
+        primary = self.client(self.primary)
         primary.acl_setuser(REPLICATOR, enabled=False)
         primary.client_kill_filter(user=REPLICATOR)
 
@@ -98,7 +102,7 @@ class Topology:
         config = self.folder / f"sentinel-{number}.conf"
         config.write_text(
             f"port {port}\nbind 127.0.0.1\ndir {self.folder}\nlogfile {self.folder / f'sentinel-{number}.log'}\n"
-            f"sentinel monitor {SERVICE} 127.0.0.1 {PRIMARY_PORT} {QUORUM}\n"
+            f"sentinel monitor {SERVICE} 127.0.0.1 {self.primary} {QUORUM}\n"
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n"
             f"sentinel parallel-syncs {SERVICE} 1\n"
@@ -107,12 +111,12 @@ class Topology:
 
     def _sentinels_ready(self) -> bool:
         """Return whether every sentinel knows the replica and the other sentinels."""
-        for port in SENTINEL_PORTS:
+        for port in self.sentinel_ports:
             try:
                 master: Any = self.client(port).sentinel_master(SERVICE)
             except redis.RedisError:
                 return False
-            if master["num-slaves"] < 1 or master["num-other-sentinels"] < len(SENTINEL_PORTS) - 1:
+            if master["num-slaves"] < 1 or master["num-other-sentinels"] < len(self.sentinel_ports) - 1:
                 return False
         return True
 
