@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: a clean cache, API clients, users, the served OpenAPI document."""
+"""Fixtures shared by every test: a clean cache, the bumps landed, API clients, users, the served OpenAPI document."""
 
 import os
 from collections.abc import Iterator
@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
+from core.toolkit.caching import versions_bumped
 from tests.factories import UserFactory
 
 
@@ -28,6 +29,19 @@ def _isolated_cache() -> Iterator[None]:
     clear_cache()
     yield
     clear_cache()
+
+
+@pytest.fixture
+def bumps() -> Iterator[list[frozenset[str]]]:
+    """Return the keys of each bump that lands while the test runs, in order."""
+    landed: list[frozenset[str]] = []
+
+    def record(sender: Any, keys: frozenset[str], **kwargs: Any) -> None:
+        landed.append(keys)
+
+    versions_bumped.connect(record)
+    yield landed
+    versions_bumped.disconnect(record)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ Versions live in the default cache, each a random number under a key of its own:
 A response is stored with the versions it was built from, and a read fetches the entry and the current versions
 with one ``get_many``: the entry is used only when its versions are still the current ones and its lifetime has
 not passed. A committed write replaces the versions it affects in ``transaction.on_commit``, so a rolled-back
-write changes nothing and no key is ever scanned or deleted. A comment on article 42 thus rebuilds article 42's
+write changes nothing and no key is ever scanned or deleted; the rows a transaction changes are bumped together, in
+one round trip (``core.plumbing.db.commit_batches``). A comment on article 42 thus rebuilds article 42's
 detail, its comments and the lists, and no other article's detail.
 
 A bump is read back to check that it landed (a cache that ignores errors drops a failed write silently). One that
@@ -34,13 +35,12 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
-from functools import partial
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, connections, models, transaction
+from django.db import DatabaseError, connections, models
 from django.db.models import Count, Min
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.dispatch import Signal
@@ -50,6 +50,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.plumbing.db.commit_batches import on_commit_merged
 from core.plumbing.db.replicas import primary_lsn
 from core.toolkit import edge, local, replication
 from core.toolkit.models import PendingInvalidation
@@ -273,10 +274,11 @@ def bump_versions_on_commit(*model_classes: ModelClass, using: str | None = None
 
 
 def bump_keys_on_commit(keys: Collection[str], *, using: str | None = None) -> None:
-    """Bump these version keys when the current transaction commits, or at once outside a transaction."""
-    # robust: whatever still goes wrong after the commit is logged, not turned into a 500 for a write that
-    # succeeded (a bump the cache refuses is not an error: it is kept and retried).
-    transaction.on_commit(partial(bump_keys, keys), using=using, robust=True)
+    """Bump these version keys when the current transaction commits, or at once outside a transaction.
+
+    The keys of every bump asked for in a row in one transaction go out together: one bump, one cache round trip.
+    """
+    on_commit_merged(bump_keys, keys, using=using)
 
 
 def bump_keys(keys: Collection[str]) -> bool:

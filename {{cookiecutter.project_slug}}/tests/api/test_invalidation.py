@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from api.factories import ArticleFactory, AuthorFactory, CommentFactory, TagFactory
 from api.models import Article, Author, Comment, Tag
-from core.toolkit.caching import bump_versions
+from core.toolkit.caching import bump_versions, object_version_key
 from tests.api.conftest import token_client
 from tests.factories import UserFactory
 
@@ -315,3 +315,21 @@ def test_a_comment_loaded_without_its_article_key_still_rebuilds_the_article_it_
     partial.save()
 
     assert api_client.get(f"/api/articles/{comment.article_id}/").json()["latest_comments"][0]["body"] == "after"
+
+
+def test_an_article_changed_with_its_tags_is_invalidated_by_one_bump(
+    writer_client: APIClient, writer_author: Author, bumps: list[frozenset[str]]
+) -> None:
+    old_tags, new_tags = TagFactory.create_batch(2), TagFactory.create_batch(2)
+    article = ArticleFactory.create(author=writer_author, tags=old_tags)
+    bumps.clear()
+
+    response = writer_client.patch(
+        f"/api/articles/{article.pk}/", {"title": "Renamed", "tags": [tag.slug for tag in new_tags]}, format="json"
+    )
+
+    assert response.status_code == 200
+    # The row, the tags it left and the tags it joined each asked for a bump; one went out, with all their keys.
+    assert len(bumps) == 1
+    changed = [object_version_key(Tag, tag.pk) for tag in old_tags + new_tags]
+    assert {object_version_key(Article, article.pk), *changed} <= bumps[0]

@@ -15,9 +15,8 @@ import pytest
 
 from tests.chaos.faults import WORKERS, World, kill_leftover_gunicorn
 from tests.chaos.instances import PostgresCluster, RedisServer, postgres_bindir
-from tests.perf.servers import free_port
 from tests.chaos.report import Figures, table, write_results
-from tests.perf.servers import PROJECT, gunicorn, prepare, production_env
+from tests.perf.servers import PROJECT, free_port, gunicorn, prepare, production_env
 
 RESULTS = PROJECT / "var" / "chaos"
 RESULTS_KEY = pytest.StashKey[list[Figures]]()

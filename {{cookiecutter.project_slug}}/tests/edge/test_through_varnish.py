@@ -21,8 +21,7 @@ import pytest
 from deploy.edge import INSTALL_HINT, find_varnishd, varnish
 from tests.conftest import required_program
 from tests.perf.edge_writes import request_json
-from tests.perf.servers import PROJECT, gunicorn, manage
-from tests.perf.servers import free_port
+from tests.perf.servers import PROJECT, free_port, gunicorn, manage
 from tests.perf.slow_clients import HOST
 
 pytestmark = pytest.mark.edge

@@ -10,8 +10,7 @@ import pytest
 
 from deploy.front import INSTALL_HINT, find_nginx
 from tests.conftest import required_program
-from tests.perf.servers import gunicorn, manage
-from tests.perf.servers import free_port
+from tests.perf.servers import free_port, gunicorn, manage
 from tests.perf.slow_clients import front
 
 WORKERS = 2

@@ -1,9 +1,9 @@
 """The replicas suite's world: a PostgreSQL primary and its streaming replica of the suite's own, gunicorn on both.
 
 The primary is a cluster made by initdb (wal_level replica, replication allowed from 127.0.0.1); the replica is
-``pg_basebackup -R`` of it on another free port, logging every statement it runs, so a test can tell which reads reached
-it. The project is served by gunicorn with DATABASE_URL on the primary, DATABASE_REPLICA_URLS on the replica and
-Redis database 10 of the shared server (flushed first). Without PostgreSQL's server programs or Redis the suite
+``pg_basebackup -R`` of it on another free port, logging every statement it runs, so a test can tell which reads
+reached it. The project is served by gunicorn with DATABASE_URL on the primary, DATABASE_REPLICA_URLS on the replica
+and Redis database 10 of the shared server (flushed first). Without PostgreSQL's server programs or Redis the suite
 skips, unless ``REQUIRE_REPLICAS=1`` makes that a failure.
 """
 
