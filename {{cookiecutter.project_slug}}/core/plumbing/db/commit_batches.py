@@ -1,9 +1,10 @@
 """Commit hooks that merge: many calls in one transaction, one call of the callback with all their keys at commit.
 
-A write that saves an article, sets its tags and adds a comment asks three times for its cache versions to be
-bumped; each bump is a round trip to the cache and a query on the primary. ``on_commit_merged`` registers a hook
-for each ask, and when the transaction's last hook is the batch of the ask before, under the same savepoints, the new
-hook takes that batch's keys along and leaves it empty: at commit only the last one calls back. A rolled-back
+A write that saves a row and replaces its many-to-many links asks three times for cache versions to be bumped (for
+the row, the links removed, the links added), and each bump is a round trip to the cache and a query on the primary.
+``on_commit_merged`` registers a hook for each ask, and when the transaction's last hook is the batch of the ask
+before, under the same savepoints, the new hook takes that batch's keys along and leaves it empty: at commit only the
+last one calls back. A rolled-back
 savepoint then discards exactly the keys asked for inside it, as Django discards the hooks registered inside it;
 hooks keep their order, since a hook registered in between starts a new batch; and a test that runs the hooks of a
 block (``captureOnCommitCallbacks``) runs its asks with the ones before. Outside a transaction the callback runs at
