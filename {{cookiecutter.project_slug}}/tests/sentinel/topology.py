@@ -36,6 +36,8 @@ class Topology:
     redis_server: str
     redis_sentinel: str
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Ports: the first primary's, the replica's (promoted by a failover: primary_port() names the current one), the
+    # sentinels'.
     primary: int = field(default_factory=free_port)
     replica: int = field(default_factory=free_port)
     sentinel_ports: tuple[int, ...] = field(default_factory=lambda: tuple(free_port() for _ in range(SENTINELS)))
